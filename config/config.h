@@ -26,6 +26,8 @@ struct LogOptions {
   std::string file = "network-server.log";  // relative to the working directory
   LogLevel file_level = LogLevel::kDebug;
   LogLevel console_level = LogLevel::kError;
+
+  bool operator==(const LogOptions&) const = default;
 };
 
 struct HttpOptions {
@@ -37,6 +39,8 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   Duration header_timeout = std::chrono::seconds(10);
+
+  bool operator==(const HttpOptions&) const = default;
 };
 
 struct Listener {
@@ -44,6 +48,8 @@ struct Listener {
   std::uint16_t port = 0;  // 0 = an ephemeral port, logged once bound
   std::string protocol;  // a name from the protocol registry: echo, http
   HttpOptions http;      // used when protocol == "http"
+
+  bool operator==(const Listener&) const = default;
 };
 
 struct Config {
@@ -57,6 +63,9 @@ struct Config {
   std::size_t output_buffer_limit = 1024 * 1024;
   LogOptions log;
   std::vector<Listener> listeners;
+
+  // A reload compares old and new to apply only what changed.
+  bool operator==(const Config&) const = default;
 };
 
 }  // namespace epolld::config

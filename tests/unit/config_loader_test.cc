@@ -1,0 +1,219 @@
+// Loading that succeeds: defaults, every key, files. Errors are in config_errors_test.cc.
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace epolld::config {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr std::string_view kOneListener = R"(
+listeners:
+  - address: 127.0.0.1
+    port: 0
+    protocol: echo
+)";
+
+// A fresh directory, removed with everything in it at the end of the test.
+class ConfigFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "epolld-config-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write(const std::string& name, std::string_view text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
+
+std::string errorOf(const std::string& path) {
+  try {
+    loadFile(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ConfigLoader, BuiltInDefaultsAreTheSpecExample) {
+  const Config config = builtInDefaults();
+  EXPECT_EQ(config.source, "built-in defaults");
+  EXPECT_EQ(config.workers, 0u);
+  EXPECT_EQ(config.trigger, Trigger::kEdge);
+  EXPECT_EQ(config.max_connections, 65536u);
+  EXPECT_EQ(config.idle_timeout, seconds(60));
+  EXPECT_EQ(config.shutdown_timeout, seconds(10));
+  EXPECT_EQ(config.output_buffer_limit, 1024u * 1024);
+  EXPECT_EQ(config.log.name, "network-server");
+  EXPECT_EQ(config.log.file, "network-server.log");
+  EXPECT_EQ(config.log.file_level, LogLevel::kDebug);
+  EXPECT_EQ(config.log.console_level, LogLevel::kError);
+  ASSERT_EQ(config.listeners.size(), 2u);
+  EXPECT_EQ(config.listeners[0].address, "0.0.0.0");
+  EXPECT_EQ(config.listeners[0].port, 2003);
+  EXPECT_EQ(config.listeners[0].protocol, "echo");
+  EXPECT_EQ(config.listeners[1].address, "0.0.0.0");
+  EXPECT_EQ(config.listeners[1].port, 8080);
+  EXPECT_EQ(config.listeners[1].protocol, "http");
+  EXPECT_EQ(config.listeners[1].http.body, "Hello, World!");
+  EXPECT_EQ(config.listeners[1].http.content_type, "text/plain");
+  EXPECT_EQ(config.listeners[1].http.root, std::nullopt);
+}
+
+// The compiled-in defaults and the file the package installs must never drift apart.
+TEST(ConfigLoader, RepositoryFileEqualsBuiltInDefaults) {
+  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "config/epolld.yaml";
+  Config from_file = loadFile(path.string());
+  EXPECT_EQ(from_file.source, path.string());
+  from_file.source = "built-in defaults";
+  EXPECT_EQ(from_file, builtInDefaults());
+}
+
+TEST(ConfigLoader, MissingKeysKeepTheStructDefaults) {
+  Config expected;
+  expected.source = "test.yaml";
+  expected.listeners.push_back(Listener{.address = "127.0.0.1", .port = 0, .protocol = "echo", .http = {}});
+  EXPECT_EQ(parse(kOneListener, "test.yaml"), expected);
+}
+
+TEST(ConfigLoader, EveryKeyIsRead) {
+  const Config config = parse(R"(
+workers: 3
+trigger: level
+max_connections: 10
+idle_timeout: 1.5
+shutdown_timeout: 250ms
+output_buffer_limit: 64KiB
+log:
+  name: epolld
+  file: /var/log/epolld/epolld.log
+  file_level: off
+  console_level: warning
+listeners:
+  - address: "::1"
+    port: 65535
+    protocol: http
+    http:
+      body: ""
+      content_type: text/html; charset=utf-8
+      root: /srv/www
+      max_request_line: 1k
+      max_header_count: 7
+      max_header_bytes: 2KiB
+      max_body_bytes: 0
+      header_timeout: 2m
+)",
+                              "full.yaml");
+  Config expected;
+  expected.source = "full.yaml";
+  expected.workers = 3;
+  expected.trigger = Trigger::kLevel;
+  expected.max_connections = 10;
+  expected.idle_timeout = milliseconds(1500);
+  expected.shutdown_timeout = milliseconds(250);
+  expected.output_buffer_limit = 64 * 1024;
+  expected.log = {.name = "epolld", .file = "/var/log/epolld/epolld.log", .file_level = LogLevel::kOff,
+                  .console_level = LogLevel::kWarning};
+  expected.listeners.push_back(Listener{.address = "::1",
+                                        .port = 65535,
+                                        .protocol = "http",
+                                        .http = {.body = "",
+                                                 .content_type = "text/html; charset=utf-8",
+                                                 .root = "/srv/www",
+                                                 .max_request_line = 1024,
+                                                 .max_header_count = 7,
+                                                 .max_header_bytes = 2048,
+                                                 .max_body_bytes = 0,
+                                                 .header_timeout = seconds(120)}});
+  EXPECT_EQ(config, expected);
+}
+
+TEST(ConfigLoader, Ipv6AddressesAreAccepted) {
+  const Config config = parse(R"(
+listeners:
+  - {address: "::", port: 80, protocol: echo}
+  - {address: "fe80::1", port: 80, protocol: echo}
+  - {address: "::ffff:10.0.0.1", port: 80, protocol: echo}
+  - {address: 0.0.0.0, port: 80, protocol: echo}
+)",
+                              "test.yaml");
+  ASSERT_EQ(config.listeners.size(), 4u);
+  EXPECT_EQ(config.listeners[0].address, "::");
+  EXPECT_EQ(config.listeners[1].address, "fe80::1");
+}
+
+TEST(ConfigLoader, SameAddressOnOtherPortOrEphemeralPortIsAccepted) {
+  const Config config = parse(R"(
+listeners:
+  - {address: 127.0.0.1, port: 2003, protocol: echo}
+  - {address: 127.0.0.1, port: 2004, protocol: echo}
+  - {address: 127.0.0.1, port: 0, protocol: echo}
+  - {address: 127.0.0.1, port: 0, protocol: http}
+)",
+                              "test.yaml");
+  EXPECT_EQ(config.listeners.size(), 4u);
+}
+
+TEST(ConfigLoader, ProtocolNamesComeFromTheCaller) {
+  constexpr std::array<std::string_view, 2> kProtocols{"echo", "redis"};
+  const Config config = parse("listeners: [{address: 127.0.0.1, port: 0, protocol: redis}]", "t", kProtocols);
+  EXPECT_EQ(config.listeners.at(0).protocol, "redis");
+}
+
+TEST(ConfigLoader, NamesReadBackAsTheSameValues) {
+  for (const LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError,
+                               LogLevel::kCritical, LogLevel::kOff}) {
+    const std::string yaml = "log: {console_level: \"" + std::string(toString(level)) + "\"}" + std::string(kOneListener);
+    EXPECT_EQ(parse(yaml, "t").log.console_level, level) << toString(level);
+  }
+  for (const Trigger trigger : {Trigger::kEdge, Trigger::kLevel}) {
+    const std::string yaml = "trigger: " + std::string(toString(trigger)) + std::string(kOneListener);
+    EXPECT_EQ(parse(yaml, "t").trigger, trigger) << toString(trigger);
+  }
+}
+
+TEST_F(ConfigFiles, LoadFileRecordsThePathAsSource) {
+  const std::string path = write("epolld.yaml", "workers: 2" + std::string(kOneListener));
+  const Config config = loadFile(path);
+  EXPECT_EQ(config.source, path);
+  EXPECT_EQ(config.workers, 2u);
+}
+
+TEST_F(ConfigFiles, ErrorsNameTheFile) {
+  const std::string path = write("bad.yaml", "workers: many\n");
+  EXPECT_EQ(errorOf(path), path + ":1:10: workers: expected an integer from 0 to 1024, got 'many'");
+}
+
+TEST_F(ConfigFiles, MissingFileReportsStrerror) {
+  const std::string path = (dir_ / "absent.yaml").string();
+  EXPECT_EQ(errorOf(path), path + ": cannot open: No such file or directory");
+}
+
+TEST_F(ConfigFiles, DirectoryReportsStrerror) {
+  EXPECT_EQ(errorOf(dir_.string()), dir_.string() + ": cannot read: Is a directory");
+}
+
+TEST_F(ConfigFiles, UnreadableFileReportsStrerror) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads files whatever their mode";
+  const std::string path = write("secret.yaml", kOneListener);
+  std::filesystem::permissions(path, std::filesystem::perms::none);
+  EXPECT_EQ(errorOf(path), path + ": cannot open: Permission denied");
+}
+
+}  // namespace
+}  // namespace epolld::config
