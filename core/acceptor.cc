@@ -1,0 +1,199 @@
+#include "core/acceptor.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+namespace epolld {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// While accept4 fails for want of descriptors or memory, listeners rest this
+// long: closing connections free fds meanwhile, and the backlog holds the rest.
+constexpr std::chrono::milliseconds kAcceptPause{100};
+// Hand a batch to the workers at least this often during a burst of accepts.
+constexpr std::size_t kHandOffEvery = 64;
+
+constexpr std::uint64_t kQueueTag = 1;
+constexpr std::uint64_t kResumeTag = 2;
+
+std::uint64_t tagOf(ListenSocket& listener) { return reinterpret_cast<std::uint64_t>(&listener); }
+
+}  // namespace
+
+Acceptor::Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> workers, std::size_t max_connections,
+                   std::atomic<std::size_t>& open_connections)
+    : workers_(std::move(workers)),
+      max_connections_(max_connections),
+      open_connections_(open_connections),
+      resume_timer_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
+      batches_(workers_.size()),
+      accept_error_log_(5, std::chrono::seconds(10)),
+      limit_log_(5, std::chrono::seconds(10)) {
+  assert(!workers_.empty());
+  if (!resume_timer_) throw std::system_error(errno, std::generic_category(), "timerfd_create");
+  // The acceptor's own fds are level-triggered: it drains listeners until
+  // EAGAIN anyway, and no other thread ever waits on this poller.
+  if (!poller_.add(queue_.eventFd(), EPOLLIN, kQueueTag) || !poller_.add(resume_timer_.get(), EPOLLIN, kResumeTag)) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+  }
+  for (ListenSocket& listener : listeners) {
+    listeners_.push_back(std::make_unique<ListenSocket>(std::move(listener)));
+    if (!poller_.add(listeners_.back()->fd.get(), EPOLLIN, tagOf(*listeners_.back()))) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    }
+  }
+}
+
+Acceptor::~Acceptor() { stop(); }
+
+void Acceptor::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Acceptor::stop() {
+  if (!thread_.joinable()) return;
+  std::vector<AcceptorMessage> stop{StopAccepting{}};
+  queue_.push(stop);
+  thread_.join();
+}
+
+void Acceptor::assertOwnThread() const { assert(std::this_thread::get_id() == thread_id_); }
+
+void Acceptor::run() {
+  thread_id_ = std::this_thread::get_id();
+  epoll_event events[64];
+  while (!stopping_) {
+    for (const epoll_event& event : poller_.wait(events, -1)) {
+      if (event.data.u64 == kQueueTag) {
+        takeMessages();
+      } else if (event.data.u64 == kResumeTag) {
+        resume();
+      } else if (!paused_ && !stopping_) {
+        acceptFrom(*static_cast<ListenSocket*>(event.data.ptr));
+      }
+    }
+    handOff();
+  }
+  for (auto& listener : listeners_) poller_.remove(listener->fd.get());
+  listeners_.clear();  // closes them: new connections are refused from here on
+}
+
+void Acceptor::takeMessages() {
+  queue_.takeAll(messages_);
+  for (AcceptorMessage& message : messages_) {
+    if (std::holds_alternative<StopAccepting>(message)) stopping_ = true;
+  }
+  messages_.clear();
+}
+
+void Acceptor::acceptFrom(ListenSocket& listener) {
+  assertOwnThread();
+  std::size_t accepted = 0;
+  for (;;) {
+    SocketAddress peer;
+    socklen_t length = SocketAddress::capacity();
+    UniqueFd client(accept4(listener.fd.get(), peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!client) {
+      switch (errno) {
+        case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+        case EWOULDBLOCK:
+#endif
+          return;
+        case EINTR:
+          continue;
+        // The connection died in the backlog (accept(2) says to treat these
+        // network errors like EAGAIN and retry): just take the next one.
+        case ECONNABORTED:
+        case EPROTO:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+        case ETIMEDOUT:
+          continue;
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+          pause(errno);
+          return;
+        default:  // EBADF, EINVAL, ENOTSOCK…: a bug; don't spin on it
+          spdlog::error("accept4 on {}: {}", listener.name(), std::strerror(errno));
+          return;
+      }
+    }
+    if (!admit(client, peer)) continue;
+    batches_[next_worker_].push_back(NewConnection{std::move(client), peer, listener.protocol});
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+    if (++accepted % kHandOffEvery == 0) handOff();
+  }
+}
+
+// Counts the connection in, or refuses it (closing it at once) past max_connections.
+bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer) {
+  if (open_connections_.load(std::memory_order_relaxed) >= max_connections_) {
+    if (const auto suppressed = limit_log_.allow(Clock::now())) {
+      spdlog::warn("max_connections ({}) reached: refusing {}, {}{}", max_connections_, peer.ip(), peer.port(),
+                   log::suppressedNote(*suppressed));
+    }
+    return false;
+  }
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  // Replies are written whole, so Nagle would only delay them.
+  const int on = 1;
+  if (setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+    spdlog::debug("{} setsockopt(TCP_NODELAY): {}", client.get(), std::strerror(errno));
+  }
+  spdlog::debug("accept connection from {}, {}, fd = {}", peer.ip(), peer.port(), client.get());
+  return true;
+}
+
+void Acceptor::handOff() {
+  for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->post(batches_[i]);
+}
+
+// Stops watching the listeners for kAcceptPause. Level-triggered listeners
+// that cannot be accepted from would otherwise wake the loop in a busy spin.
+void Acceptor::pause(int error) {
+  if (const auto suppressed = accept_error_log_.allow(Clock::now())) {
+    spdlog::error("accept4: {}; pausing accept for {}ms{}", std::strerror(error), kAcceptPause.count(),
+                  log::suppressedNote(*suppressed));
+  }
+  for (auto& listener : listeners_) poller_.modify(listener->fd.get(), 0, tagOf(*listener));
+  const timespec delay{.tv_sec = 0, .tv_nsec = std::chrono::nanoseconds(kAcceptPause).count()};
+  const itimerspec once{.it_interval = {}, .it_value = delay};
+  if (timerfd_settime(resume_timer_.get(), 0, &once, nullptr) != 0) {
+    spdlog::error("timerfd_settime: {}; accepting again at once", std::strerror(errno));
+    resume();
+    return;
+  }
+  paused_ = true;
+}
+
+void Acceptor::resume() {
+  std::uint64_t expirations;
+  while (read(resume_timer_.get(), &expirations, sizeof expirations) < 0 && errno == EINTR) {
+  }
+  paused_ = false;
+  for (auto& listener : listeners_) {
+    if (!poller_.modify(listener->fd.get(), EPOLLIN, tagOf(*listener))) {
+      spdlog::error("epoll_ctl(MOD) on {}: {}", listener->name(), std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace epolld

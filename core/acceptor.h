@@ -1,0 +1,75 @@
+// The acceptor thread: owns every listening socket, accepts connections and
+// hands each one to a worker, round-robin.
+//
+// Round-robin rather than least-loaded: connections of one listener cost
+// about the same, the per-worker counts would be stale by the time they were
+// read, and a fixed order keeps the hand-off free of shared state. It is what
+// memcached does.
+//
+// Thread ownership: after start(), the listening fds, the poller and the
+// pending batches belong to the acceptor thread; other threads only post().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "core/handoff_queue.h"
+#include "core/listen_socket.h"
+#include "core/log/rate_limiter.h"
+#include "core/poller.h"
+#include "core/unique_fd.h"
+#include "core/worker.h"
+
+namespace epolld {
+
+// Close every listener and end the thread.
+struct StopAccepting {};
+
+using AcceptorMessage = std::variant<StopAccepting>;
+
+class Acceptor {
+ public:
+  Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> workers, std::size_t max_connections,
+           std::atomic<std::size_t>& open_connections);
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+  ~Acceptor();
+
+  void start();
+  /// Safe to call from any thread; returns once the listeners are closed.
+  void stop();
+
+ private:
+  void run();
+  void acceptFrom(ListenSocket& listener);
+  bool admit(UniqueFd& client, const SocketAddress& peer);
+  void handOff();
+  void pause(int error);
+  void resume();
+  void takeMessages();
+  void assertOwnThread() const;
+
+  std::vector<std::unique_ptr<ListenSocket>> listeners_;
+  std::vector<Worker*> workers_;
+  const std::size_t max_connections_;
+  std::atomic<std::size_t>& open_connections_;
+  HandoffQueue<AcceptorMessage> queue_;
+  Poller poller_;
+  UniqueFd resume_timer_;
+  std::vector<std::vector<WorkerMessage>> batches_;  // one per worker, sent once per round
+  std::vector<AcceptorMessage> messages_;
+  std::size_t next_worker_ = 0;
+  bool paused_ = false;
+  bool stopping_ = false;
+  log::RateLimiter accept_error_log_;
+  log::RateLimiter limit_log_;
+  std::thread thread_;
+  std::thread::id thread_id_{};
+};
+
+}  // namespace epolld

@@ -1,0 +1,83 @@
+// One client connection: its socket, its buffers and its protocol session.
+//
+// A connection belongs to exactly one worker, which alone calls into it; it
+// never touches the poller or other connections. It reads into the worker's
+// scratch space and keeps bytes of its own only when they cannot be handed on
+// at once (unconsumed input, unsent output), so an idle connection holds no
+// buffer memory and the common round trip copies nothing into it.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "core/buffer.h"
+#include "core/protocols/protocol.h"
+#include "core/socket_address.h"
+#include "core/timer_wheel.h"
+#include "core/unique_fd.h"
+
+namespace epolld {
+
+// What the worker lends a connection for the duration of one event.
+struct IoContext {
+  std::span<char> input_scratch;
+  Buffer& output_scratch;
+  std::size_t buffer_limit;  // per-connection cap on buffered input and on pending output
+  std::size_t read_budget;   // bytes read per event before yielding to other connections
+};
+
+// A connection is its own idle-timer entry, so the worker's wheel finds it
+// without a lookup.
+class Connection : public TimerWheel::Entry {
+ public:
+  Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return fd_.get(); }
+  const SocketAddress& peer() const { return peer_; }
+
+  // Handles the ready `events`. Returns false when it must be closed now.
+  bool handle(std::uint32_t events, IoContext& io);
+
+  // Graceful shutdown: no new requests. Returns false when it can close now.
+  bool beginShutdown();
+
+  // The events it waits for now: EPOLLIN while it wants input, EPOLLOUT while
+  // output is pending. Never empty for a connection that is still open.
+  std::uint32_t interest(const IoContext& io) const;
+
+  // Whether the last handle() moved any bytes (for the idle timer).
+  bool madeProgress() const { return made_progress_; }
+
+  // Bookkeeping that belongs to the owning worker, not to the connection.
+  std::size_t slot = 0;                // index in the worker's list, for O(1) removal
+  std::uint32_t registered_events = 0;  // what epoll has now (level-triggered mode)
+  bool closed = false;                 // events for it later in the same batch are stale
+
+ private:
+  bool wantsInput(const IoContext& io) const;
+  bool finished() const;
+  bool readInput(std::uint32_t events, IoContext& io);
+  std::size_t offer(std::string_view input, IoContext& io);
+  bool sendPending();
+  bool sendNow(std::string_view bytes, std::size_t& sent);
+
+  UniqueFd fd_;
+  SocketAddress peer_;
+  std::shared_ptr<const Protocol> protocol_;  // keeps the session's options alive
+  std::unique_ptr<Session> session_;
+  Buffer input_;   // bytes the session has not consumed yet
+  Buffer output_;  // bytes the socket has not taken yet
+  bool input_closed_ = false;    // the peer shut down its sending side
+  bool closing_ = false;         // the session asked to close once output is sent
+  bool shutting_down_ = false;   // the daemon is stopping
+  bool failed_ = false;          // the socket reported an error: close at once
+  bool made_progress_ = false;
+};
+
+}  // namespace epolld

@@ -1,0 +1,60 @@
+#include "core/listen_socket.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/protocols/registry.h"
+
+namespace epolld {
+namespace {
+
+std::string describe(const config::Listener& listener) {
+  const bool v6 = listener.address.find(':') != std::string::npos;
+  const std::string host = v6 ? "[" + listener.address + "]" : listener.address;
+  return host + ":" + std::to_string(listener.port) + " (" + listener.protocol + ")";
+}
+
+}  // namespace
+
+std::string ListenSocket::name() const { return address.toString() + " (" + config.protocol + ")"; }
+
+ListenSocket openListenSocket(const config::Listener& listener, std::string& error) {
+  ListenSocket result;
+  result.config = listener;
+  const auto fail = [&](const char* what) {
+    error = "listener " + describe(listener) + ": " + what + ": " + std::strerror(errno);
+    result.fd.reset();
+    return std::move(result);
+  };
+  result.protocol = makeProtocol(listener);
+  if (!result.protocol) {
+    errno = EINVAL;
+    return fail("unknown protocol");
+  }
+  const auto address = SocketAddress::parse(listener.address, listener.port);
+  if (!address) {
+    errno = EINVAL;
+    return fail("address");
+  }
+  result.fd.reset(socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!result.fd) return fail("socket");
+  const int on = 1;
+  // SO_REUSEADDR: a restart must not wait for the old connections' TIME_WAIT.
+  if (setsockopt(result.fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) return fail("setsockopt(SO_REUSEADDR)");
+  // "::" means all IPv6 addresses only, so "0.0.0.0" can share the port.
+  if (address->family() == AF_INET6 &&
+      setsockopt(result.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+    return fail("setsockopt(IPV6_V6ONLY)");
+  }
+  if (bind(result.fd.get(), address->data(), address->length()) != 0) return fail("bind");
+  if (listen(result.fd.get(), SOMAXCONN) != 0) return fail("listen");
+  const auto bound = SocketAddress::ofLocalEnd(result.fd.get());
+  if (!bound) return fail("getsockname");
+  result.address = *bound;
+  return result;
+}
+
+}  // namespace epolld

@@ -1,0 +1,54 @@
+// The engine's only view of a protocol. A Protocol is made once per listener
+// from its configuration and is immutable, so sessions on every worker share
+// it; a Session holds one connection's protocol state and is only ever used by
+// the worker that owns that connection.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "core/buffer.h"
+
+namespace epolld {
+
+// What a session sees of its connection while it handles input.
+class Exchange {
+ public:
+  Exchange(int fd, Buffer& output) : fd_(fd), output_(output) {}
+
+  int fd() const { return fd_; }  // names the connection in log lines
+  void send(std::string_view bytes) { output_.append(bytes); }
+  Buffer& output() { return output_; }  // for replies built in place
+  // Nothing more will be read; the connection closes once its output is sent.
+  void closeAfterSending() { close_after_sending_ = true; }
+  bool closing() const { return close_after_sending_; }
+
+ private:
+  int fd_;
+  Buffer& output_;
+  bool close_after_sending_ = false;
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // Handles bytes from the client and returns how many it consumed; the rest
+  // is offered again, with whatever arrives after it, on the next call. It is
+  // called again with unconsumed bytes after the output drains, so a session
+  // may stop consuming to apply back-pressure.
+  virtual std::size_t onInput(std::string_view input, Exchange& exchange) = 0;
+
+  // True when closing now loses nothing the client asked for (no request
+  // half-read, nothing owed): graceful shutdown closes idle sessions at once.
+  virtual bool idle() const = 0;
+};
+
+class Protocol {
+ public:
+  virtual ~Protocol() = default;
+  virtual std::unique_ptr<Session> newSession() const = 0;
+};
+
+}  // namespace epolld

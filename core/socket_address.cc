@@ -1,0 +1,65 @@
+#include "core/socket_address.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace epolld {
+
+std::optional<SocketAddress> SocketAddress::parse(std::string_view ip, std::uint16_t port) {
+  const std::string text(ip);  // inet_pton needs a terminated string
+  SocketAddress address;
+  if (inet_pton(AF_INET, text.c_str(), &address.storage_.v4.sin_addr) == 1) {
+    address.storage_.v4.sin_family = AF_INET;
+    address.storage_.v4.sin_port = htons(port);
+    return address;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), &address.storage_.v6.sin6_addr) == 1) {
+    address.storage_.v6.sin6_family = AF_INET6;
+    address.storage_.v6.sin6_port = htons(port);
+    return address;
+  }
+  return std::nullopt;
+}
+
+std::optional<SocketAddress> SocketAddress::ofLocalEnd(int fd) {
+  SocketAddress address;
+  socklen_t length = capacity();
+  if (getsockname(fd, address.data(), &length) != 0) return std::nullopt;
+  return address;
+}
+
+socklen_t SocketAddress::length() const {
+  return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+std::string SocketAddress::ip() const {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (family() == AF_INET6) {
+    inet_ntop(AF_INET6, &storage_.v6.sin6_addr, text, sizeof text);
+  } else if (family() == AF_INET) {
+    inet_ntop(AF_INET, &storage_.v4.sin_addr, text, sizeof text);
+  }
+  return text;
+}
+
+std::uint16_t SocketAddress::port() const {
+  return ntohs(family() == AF_INET6 ? storage_.v6.sin6_port : storage_.v4.sin_port);
+}
+
+std::string SocketAddress::toString() const {
+  const std::string host = family() == AF_INET6 ? "[" + ip() + "]" : ip();
+  return host + ":" + std::to_string(port());
+}
+
+bool SocketAddress::operator==(const SocketAddress& other) const {
+  if (family() != other.family()) return false;
+  if (family() == AF_INET6) {
+    return storage_.v6.sin6_port == other.storage_.v6.sin6_port &&
+           std::memcmp(&storage_.v6.sin6_addr, &other.storage_.v6.sin6_addr, sizeof(in6_addr)) == 0;
+  }
+  return storage_.v4.sin_port == other.storage_.v4.sin_port &&
+         storage_.v4.sin_addr.s_addr == other.storage_.v4.sin_addr.s_addr;
+}
+
+}  // namespace epolld

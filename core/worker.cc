@@ -1,0 +1,222 @@
+#include "core/worker.h"
+
+#include <sys/timerfd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+
+namespace epolld {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kTick{100};  // timer resolution and heartbeat period
+constexpr std::size_t kWheelSlots = 1024;        // one turn = 102.4 s
+constexpr std::size_t kInputScratchBytes = 64 * 1024;
+constexpr std::size_t kReadBudget = 256 * 1024;  // per event, then the others get a turn
+constexpr int kMaxEvents = 256;
+
+// epoll data tags of the loop's own fds; connections are tagged with their
+// address, which is never this small.
+constexpr std::uint64_t kQueueTag = 1;
+constexpr std::uint64_t kTimerTag = 2;
+
+TimerWheel::Tick tickOf(Clock::time_point time) {
+  return static_cast<TimerWheel::Tick>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()) / kTick);
+}
+
+UniqueFd makeTickTimer() {
+  UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!fd) throw std::system_error(errno, std::generic_category(), "timerfd_create");
+  const timespec period{.tv_sec = 0, .tv_nsec = std::chrono::nanoseconds(kTick).count()};
+  const itimerspec spec{.it_interval = period, .it_value = period};
+  if (timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) {
+    throw std::system_error(errno, std::generic_category(), "timerfd_settime");
+  }
+  return fd;
+}
+
+}  // namespace
+
+Worker::Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::size_t>& open_connections)
+    : id_(id),
+      settings_(settings),
+      open_connections_(open_connections),
+      timer_fd_(makeTickTimer()),
+      wheel_(kWheelSlots, tickOf(Clock::now())),
+      input_scratch_(std::make_unique_for_overwrite<char[]>(kInputScratchBytes)) {
+  const std::uint32_t mode = settings_.trigger == config::Trigger::kEdge ? EPOLLET | EPOLLONESHOT : 0;
+  if (!poller_.add(queue_.eventFd(), EPOLLIN | mode, kQueueTag) ||
+      !poller_.add(timer_fd_.get(), EPOLLIN | mode, kTimerTag)) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+  }
+}
+
+Worker::~Worker() { join(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::assertOwnThread() const { assert(std::this_thread::get_id() == thread_id_); }
+
+TimerWheel::Tick Worker::currentTick() const { return wheel_.now(); }
+
+void Worker::run() {
+  thread_id_ = std::this_thread::get_id();
+  epoll_event events[kMaxEvents];
+  while (!shutting_down_ || !connections_.empty()) {
+    const std::span<epoll_event> ready = poller_.wait(events, -1);
+    for (const epoll_event& event : ready) {
+      switch (event.data.u64) {
+        case kQueueTag:
+          takeMessages();
+          break;
+        case kTimerTag:
+          onTick();
+          break;
+        default: {
+          auto& connection = *static_cast<Connection*>(event.data.ptr);
+          if (!connection.closed) onConnectionEvent(connection, event.events);
+        }
+      }
+    }
+    closed_.clear();  // no event of this batch refers to them any more
+  }
+  spdlog::debug("worker {} stopped", id_);
+}
+
+void Worker::takeMessages() {
+  queue_.takeAll(messages_);
+  for (WorkerMessage& message : messages_) {
+    if (auto* connection = std::get_if<NewConnection>(&message)) {
+      adopt(*connection);
+    } else {
+      beginShutdown(std::get<BeginShutdown>(message).deadline);
+    }
+  }
+  messages_.clear();
+  rearmLoopFd(queue_.eventFd(), kQueueTag);
+}
+
+void Worker::adopt(NewConnection& message) {
+  assertOwnThread();
+  auto owned = std::make_unique<Connection>(std::move(message.fd), message.peer, std::move(message.protocol));
+  Connection& connection = *owned;
+  connection.slot = connections_.size();
+  connections_.push_back(std::move(owned));
+  if (shutting_down_) {
+    close(connection);
+    return;
+  }
+  const std::uint32_t mode = settings_.trigger == config::Trigger::kEdge ? EPOLLET | EPOLLONESHOT : 0;
+  if (!poller_.add(connection.fd(), EPOLLIN | EPOLLRDHUP | mode, reinterpret_cast<std::uint64_t>(&connection))) {
+    spdlog::error("worker {}: epoll_ctl(ADD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
+    close(connection);
+    return;
+  }
+  connection.registered_events = EPOLLIN | EPOLLRDHUP;
+  wheel_.schedule(connection, currentTick() + 1 + settings_.idle_timeout / kTick);
+}
+
+void Worker::beginShutdown(Clock::time_point deadline) {
+  assertOwnThread();
+  shutting_down_ = true;
+  shutdown_deadline_ = deadline;
+  // Iterate over a copy: closing reorders the list.
+  std::vector<Connection*> open;
+  open.reserve(connections_.size());
+  for (auto& connection : connections_) open.push_back(connection.get());
+  for (Connection* connection : open) {
+    if (connection->beginShutdown()) {
+      rearm(*connection);
+    } else {
+      close(*connection);
+    }
+  }
+}
+
+void Worker::onTick() {
+  assertOwnThread();
+  std::uint64_t expirations;
+  // EAGAIN: a spurious wake-up; the wheel just advances by nothing.
+  while (read(timer_fd_.get(), &expirations, sizeof expirations) < 0 && errno == EINTR) {
+  }
+  heartbeat_.fetch_add(1, std::memory_order_relaxed);
+  const Clock::time_point now = Clock::now();
+  wheel_.advance(tickOf(now), [this](TimerWheel::Entry& entry) {
+    auto& connection = static_cast<Connection&>(entry);
+    spdlog::debug("{} idle for {}ms, closing", connection.fd(), settings_.idle_timeout.count());
+    close(connection);
+  });
+  if (shutting_down_ && now >= shutdown_deadline_) {
+    while (!connections_.empty()) close(*connections_.back());
+  }
+  rearmLoopFd(timer_fd_.get(), kTimerTag);
+}
+
+void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
+  assertOwnThread();
+  IoContext io{{input_scratch_.get(), kInputScratchBytes}, output_scratch_, settings_.buffer_limit, kReadBudget};
+  if (!connection.handle(events, io)) {
+    close(connection);
+    return;
+  }
+  if (connection.madeProgress()) {
+    wheel_.schedule(connection, currentTick() + 1 + settings_.idle_timeout / kTick);
+  }
+  rearm(connection);
+}
+
+// The last step of handling a connection: after this, its next event may fire.
+void Worker::rearm(Connection& connection) {
+  IoContext io{{}, output_scratch_, settings_.buffer_limit, 0};
+  const std::uint32_t wanted = connection.interest(io);
+  const bool edge = settings_.trigger == config::Trigger::kEdge;
+  // Level-triggered registrations persist: only a change costs a syscall.
+  if (!edge && wanted == connection.registered_events) return;
+  connection.registered_events = wanted;
+  const std::uint32_t mode = edge ? EPOLLET | EPOLLONESHOT : 0;
+  if (!poller_.modify(connection.fd(), wanted | mode, reinterpret_cast<std::uint64_t>(&connection))) {
+    spdlog::error("worker {}: epoll_ctl(MOD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
+    close(connection);
+  }
+}
+
+void Worker::rearmLoopFd(int fd, std::uint64_t tag) {
+  if (settings_.trigger != config::Trigger::kEdge) return;
+  if (!poller_.modify(fd, EPOLLIN | EPOLLET | EPOLLONESHOT, tag)) {
+    // Only ENOMEM can get here. The worker is deaf to that fd from now on;
+    // its heartbeat stops, so the watchdog restarts the daemon.
+    spdlog::critical("worker {}: epoll_ctl(MOD) of its own fd {}: {}", id_, fd, std::strerror(errno));
+  }
+}
+
+void Worker::close(Connection& connection) {
+  assertOwnThread();
+  // EPOLL_CTL_DEL before close: the fd's interest lives with the open file,
+  // and the fd number may be reused by the next accept at once.
+  if (connection.registered_events != 0 && !poller_.remove(connection.fd())) {
+    spdlog::error("worker {}: epoll_ctl(DEL) fd {}: {}", id_, connection.fd(), std::strerror(errno));
+  }
+  connection.closed = true;
+  wheel_.cancel(connection);
+  spdlog::debug("{}, {} closed", connection.peer().ip(), connection.peer().port());
+  const std::size_t slot = connection.slot;
+  std::swap(connections_[slot], connections_.back());
+  connections_[slot]->slot = slot;
+  closed_.push_back(std::move(connections_.back()));
+  connections_.pop_back();
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace epolld

@@ -1,0 +1,104 @@
+// A worker thread: one epoll loop that owns every connection handed to it.
+//
+// Thread ownership: after start(), everything in a Worker except its queue and
+// its heartbeat belongs to the worker's own thread. Other threads talk to it
+// only through post(); the acceptor hands over a socket fd and never touches it
+// again. Each connection fd is registered EPOLLET|EPOLLONESHOT (or level-
+// triggered, by configuration) and re-armed as the last step of handling it,
+// so no two threads, and no two events, ever work on one connection at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+#include "core/buffer.h"
+#include "core/connection.h"
+#include "core/handoff_queue.h"
+#include "core/poller.h"
+#include "core/protocols/protocol.h"
+#include "core/socket_address.h"
+#include "core/timer_wheel.h"
+#include "core/unique_fd.h"
+
+namespace epolld {
+
+// A client socket the acceptor has just accepted, with the protocol it speaks.
+struct NewConnection {
+  UniqueFd fd;
+  SocketAddress peer;
+  std::shared_ptr<const Protocol> protocol;
+};
+
+// Stop: close idle connections now, the rest once they finish or at `deadline`.
+struct BeginShutdown {
+  std::chrono::steady_clock::time_point deadline;
+};
+
+using WorkerMessage = std::variant<NewConnection, BeginShutdown>;
+
+struct WorkerSettings {
+  config::Trigger trigger = config::Trigger::kEdge;
+  config::Duration idle_timeout{};
+  std::size_t buffer_limit = 0;
+};
+
+class Worker {
+ public:
+  // `open_connections` counts connections across all workers; the worker
+  // decrements it for every connection it closes.
+  Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::size_t>& open_connections);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker();
+
+  void start();
+  void join();  // returns once shutdown has finished
+
+  /// Safe to call from any thread. Leaves `batch` empty.
+  void post(std::vector<WorkerMessage>& batch) { queue_.push(batch); }
+
+  /// Safe to call from any thread: advances on every timer tick, so a value
+  /// that stops moving means the loop is stuck.
+  std::uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  void takeMessages();
+  void adopt(NewConnection& message);
+  void beginShutdown(std::chrono::steady_clock::time_point deadline);
+  void onTick();
+  void onConnectionEvent(Connection& connection, std::uint32_t events);
+  void rearm(Connection& connection);
+  void rearmLoopFd(int fd, std::uint64_t tag);
+  void close(Connection& connection);
+  TimerWheel::Tick currentTick() const;
+  void assertOwnThread() const;
+
+  const unsigned id_;
+  const WorkerSettings settings_;
+  std::atomic<std::size_t>& open_connections_;
+  HandoffQueue<WorkerMessage> queue_;
+  Poller poller_;
+  UniqueFd timer_fd_;
+  TimerWheel wheel_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  // Closed connections live on until the end of the loop iteration: events
+  // for them may still be in the batch being handled (muduo#368).
+  std::vector<std::unique_ptr<Connection>> closed_;
+  std::vector<WorkerMessage> messages_;
+  std::unique_ptr<char[]> input_scratch_;
+  Buffer output_scratch_;
+  bool shutting_down_ = false;
+  std::chrono::steady_clock::time_point shutdown_deadline_{};
+  std::atomic<std::uint64_t> heartbeat_{0};
+  std::thread thread_;
+  std::thread::id thread_id_{};
+};
+
+}  // namespace epolld

@@ -1,0 +1,25 @@
+// epolld [-c FILE | --config FILE] [-t | --check-config] [-V | --version] [-h | --help]
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace epolld {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/epolld.yaml";
+
+struct CommandLine {
+  std::string config_path = kDefaultConfigPath;
+  bool config_given = false;  // a named file must exist; the default may not
+  bool check_config = false;
+  bool version = false;
+  bool help = false;
+};
+
+// nullopt, with `error` set to one line, for anything it does not understand.
+std::optional<CommandLine> parseCommandLine(const std::vector<std::string>& args, std::string& error);
+
+std::string usage();
+
+}  // namespace epolld

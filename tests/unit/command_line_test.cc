@@ -1,0 +1,55 @@
+#include "daemon/command_line.h"
+
+#include <gtest/gtest.h>
+
+namespace epolld {
+namespace {
+
+std::optional<CommandLine> parse(std::vector<std::string> args, std::string* error_out = nullptr) {
+  std::string error;
+  auto line = parseCommandLine(args, error);
+  if (error_out) *error_out = error;
+  return line;
+}
+
+TEST(CommandLine, DefaultsToEtcConfigNotGiven) {
+  const auto line = parse({});
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->config_path, "/etc/epolld.yaml");
+  EXPECT_FALSE(line->config_given);
+  EXPECT_FALSE(line->check_config);
+}
+
+TEST(CommandLine, ShortAndLongFormsAgree) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-c", "x.yaml", "-t"}, {"--config", "x.yaml", "--check-config"}, {"--config=x.yaml", "-t"}}) {
+    const auto line = parse(args);
+    ASSERT_TRUE(line);
+    EXPECT_EQ(line->config_path, "x.yaml");
+    EXPECT_TRUE(line->config_given);
+    EXPECT_TRUE(line->check_config);
+  }
+}
+
+TEST(CommandLine, VersionAndHelp) {
+  EXPECT_TRUE(parse({"-V"})->version);
+  EXPECT_TRUE(parse({"--version"})->version);
+  EXPECT_TRUE(parse({"-h"})->help);
+  EXPECT_TRUE(parse({"--help"})->help);
+}
+
+TEST(CommandLine, MissingFileArgumentIsAnError) {
+  std::string error;
+  EXPECT_FALSE(parse({"--config"}, &error));
+  EXPECT_NE(error.find("--config"), std::string::npos);
+  EXPECT_FALSE(parse({"--config="}, &error));
+}
+
+TEST(CommandLine, UnknownOptionIsNamed) {
+  std::string error;
+  EXPECT_FALSE(parse({"--frobnicate"}, &error));
+  EXPECT_EQ(error, "unknown option '--frobnicate'");
+}
+
+}  // namespace
+}  // namespace epolld
