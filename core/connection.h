@@ -9,7 +9,9 @@
 
 #include <sys/epoll.h>
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -50,6 +52,9 @@ class Connection : public TimerWheel::Entry {
   // The events it waits for now: EPOLLIN while it wants input, EPOLLOUT while
   // output is pending. Never empty for a connection that is still open.
   std::uint32_t interest(const IoContext& io) const;
+
+  // The session's own deadline, if it has one (see Session::deadline).
+  std::optional<std::chrono::steady_clock::time_point> sessionDeadline() const { return session_->deadline(); }
 
   // Whether the last handle() moved any bytes (for the idle timer).
   bool madeProgress() const { return made_progress_; }

@@ -2,6 +2,7 @@
 
 #include <sys/timerfd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -125,7 +126,17 @@ void Worker::adopt(NewConnection& message) {
     return;
   }
   connection.registered_events = EPOLLIN | EPOLLRDHUP;
-  wheel_.schedule(connection, currentTick() + 1 + settings_.idle_timeout / kTick);
+  scheduleTimeout(connection);
+}
+
+// The idle timeout counts from the last byte moved; a session's own deadline
+// (a request head's) can only bring it closer.
+void Worker::scheduleTimeout(Connection& connection) {
+  TimerWheel::Tick deadline = currentTick() + 1 + settings_.idle_timeout / kTick;
+  if (const auto session_deadline = connection.sessionDeadline()) {
+    deadline = std::min(deadline, tickOf(*session_deadline) + 1);
+  }
+  wheel_.schedule(connection, deadline);
 }
 
 void Worker::beginShutdown(Clock::time_point deadline) {
@@ -155,7 +166,7 @@ void Worker::onTick() {
   const Clock::time_point now = Clock::now();
   wheel_.advance(tickOf(now), [this](TimerWheel::Entry& entry) {
     auto& connection = static_cast<Connection&>(entry);
-    spdlog::debug("{} idle for {}ms, closing", connection.fd(), settings_.idle_timeout.count());
+    spdlog::debug("{} timed out, closing", connection.fd());
     close(connection);
   });
   if (shutting_down_ && now >= shutdown_deadline_) {
@@ -171,9 +182,7 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
     close(connection);
     return;
   }
-  if (connection.madeProgress()) {
-    wheel_.schedule(connection, currentTick() + 1 + settings_.idle_timeout / kTick);
-  }
+  if (connection.madeProgress()) scheduleTimeout(connection);
   rearm(connection);
 }
 

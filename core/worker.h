@@ -74,6 +74,7 @@ class Worker {
   void beginShutdown(std::chrono::steady_clock::time_point deadline);
   void onTick();
   void onConnectionEvent(Connection& connection, std::uint32_t events);
+  void scheduleTimeout(Connection& connection);
   void rearm(Connection& connection);
   void rearmLoopFd(int fd, std::uint64_t tag);
   void close(Connection& connection);

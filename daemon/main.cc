@@ -12,6 +12,7 @@
 
 #include "config/loader.h"
 #include "core/log/log.h"
+#include "core/protocols/registry.h"
 #include "core/server.h"
 #include "daemon/command_line.h"
 #include "daemon/signals.h"
@@ -122,7 +123,7 @@ int run(const std::vector<std::string>& args) {
   const bool using_defaults = !line->config_given && !fileExists(line->config_path);
   config::Config config;
   try {
-    config = using_defaults ? config::builtInDefaults() : config::loadFile(line->config_path);
+    config = using_defaults ? config::builtInDefaults() : config::loadFile(line->config_path, protocolNames());
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return kExitFailure;

@@ -4,8 +4,10 @@
 // the worker that owns that connection.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "core/buffer.h"
@@ -43,6 +45,10 @@ class Session {
   // True when closing now loses nothing the client asked for (no request
   // half-read, nothing owed): graceful shutdown closes idle sessions at once.
   virtual bool idle() const = 0;
+
+  // A deadline of the session's own, besides the engine's idle timeout: for
+  // example, the whole request head must have arrived by then (slowloris).
+  virtual std::optional<std::chrono::steady_clock::time_point> deadline() const { return std::nullopt; }
 };
 
 class Protocol {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/protocols/echo/echo.h"
+#include "core/protocols/http/http.h"
 
 namespace epolld {
 namespace {
@@ -14,6 +15,7 @@ struct Registration {
 
 constexpr std::array kProtocols{
     Registration{"echo", &makeEchoProtocol},
+    Registration{"http", &makeHttpProtocol},
 };
 
 }  // namespace
