@@ -1,5 +1,6 @@
 #include "core/connection.h"
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -23,14 +24,14 @@ bool Connection::handle(std::uint32_t events, IoContext& io) {
   made_progress_ = false;
   // EPOLLERR and EPOLLHUP count as readable and writable: the call that
   // follows reports the error where it is handled anyway.
-  if (!output_.empty() && !sendPending()) return false;
-  if (output_.empty() && !input_.empty() && !closing_) {
+  if (hasPendingOutput() && !sendPending()) return false;
+  if (!hasPendingOutput() && !input_.empty() && !closing_) {
     // Output drained: offer what the session held back while it was full.
     input_.consume(offer(input_.view(), io));
     if (failed_) return false;
   }
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !readInput(events, io)) return false;
-  if (input_closed_ && !input_.empty() && output_.empty() && !closing_) {
+  if (input_closed_ && !input_.empty() && !hasPendingOutput() && !closing_) {
     // No more input will come: give the session its last chance at the tail.
     input_.consume(offer(input_.view(), io));
     if (failed_) return false;
@@ -47,7 +48,7 @@ bool Connection::beginShutdown() {
 std::uint32_t Connection::interest(const IoContext& io) const {
   std::uint32_t events = 0;
   if (wantsInput(io)) events |= EPOLLIN | EPOLLRDHUP;
-  if (!output_.empty()) events |= EPOLLOUT;
+  if (hasPendingOutput()) events |= EPOLLOUT;
   return events;
 }
 
@@ -55,12 +56,12 @@ bool Connection::wantsInput(const IoContext& io) const {
   if (input_closed_ || closing_ || failed_) return false;
   if (shutting_down_ && session_->idle()) return false;
   // Back-pressure: a client that does not read its replies is not read either.
-  return output_.size() < io.buffer_limit && input_.size() < io.buffer_limit;
+  return !file_ && output_.size() < io.buffer_limit && input_.size() < io.buffer_limit;
 }
 
 bool Connection::finished() const {
   if (failed_) return true;
-  if (!output_.empty()) return false;
+  if (hasPendingOutput()) return false;
   return input_closed_ || closing_ || (shutting_down_ && session_->idle());
 }
 
@@ -93,7 +94,7 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
       input_.consume(offer(input_.view(), io));
     }
     if (failed_) return false;
-    if (input_.size() >= io.buffer_limit && output_.empty()) {
+    if (input_.size() >= io.buffer_limit && !hasPendingOutput()) {
       // The session neither consumes its input nor owes output: it never will.
       spdlog::debug("{} input buffer limit reached", fd());
       return false;
@@ -110,8 +111,8 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
 // worker's scratch buffer when nothing is pending, and straight to the socket
 // from there: only what the socket does not take is copied into output_.
 std::size_t Connection::offer(std::string_view input, IoContext& io) {
-  const bool direct = output_.empty();
-  Exchange exchange(fd(), direct ? io.output_scratch : output_);
+  const bool direct = !hasPendingOutput();
+  Exchange exchange(fd(), direct ? io.output_scratch : output_, file_);
   const std::size_t consumed = session_->onInput(input, exchange);
   closing_ = closing_ || exchange.closing();
   if (direct) {
@@ -120,6 +121,7 @@ std::size_t Connection::offer(std::string_view input, IoContext& io) {
     if (!reply.empty() && !sendNow(reply, sent)) failed_ = true;
     if (!failed_ && sent < reply.size()) output_.append(reply.substr(sent));
     io.output_scratch.clear();
+    if (!failed_ && output_.empty() && file_ && !sendFileSlice()) failed_ = true;
   } else if (!sendPending()) {
     failed_ = true;
   }
@@ -131,7 +133,38 @@ bool Connection::sendPending() {
   const bool ok = sendNow(output_.view(), sent);
   output_.consume(sent);
   output_.releaseIfEmpty();
-  return ok;
+  if (!ok) return false;
+  return !output_.empty() || !file_ || sendFileSlice();
+}
+
+// Sends the next slice of the queued file. The slice is bounded so that one
+// big download does not hold up the worker's other connections; the re-arm
+// with EPOLLOUT brings it back while the socket still has room.
+bool Connection::sendFileSlice() {
+  constexpr std::uint64_t kSliceBytes = 1024 * 1024;
+  std::uint64_t budget = kSliceBytes;
+  while (file_->remaining > 0 && budget > 0) {
+    const std::size_t chunk = static_cast<std::size_t>(std::min(file_->remaining, budget));
+    const ssize_t n = sendfile(fd_.get(), file_->file.get(), &file_->offset, chunk);
+    if (n > 0) {
+      file_->remaining -= static_cast<std::uint64_t>(n);
+      budget -= static_cast<std::uint64_t>(n);
+      made_progress_ = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n == 0) {
+      // The file shrank under us: the promised Content-Length cannot be kept,
+      // and only closing tells the client the response is cut short.
+      spdlog::warn("{} sendfile: file ended {} bytes early", fd(), file_->remaining);
+      return false;
+    }
+    spdlog::debug("{} sendfile: {}", fd(), std::strerror(errno));  // EPIPE, ECONNRESET, EIO…
+    return false;
+  }
+  if (file_->remaining == 0) file_.reset();  // closes the file as soon as it is sent
+  return true;
 }
 
 // Sends as much of `bytes` as the socket takes now. False if the peer is gone.

@@ -69,8 +69,10 @@ class Connection : public TimerWheel::Entry {
   bool finished() const;
   bool readInput(std::uint32_t events, IoContext& io);
   std::size_t offer(std::string_view input, IoContext& io);
+  bool hasPendingOutput() const { return !output_.empty() || file_.has_value(); }
   bool sendPending();
   bool sendNow(std::string_view bytes, std::size_t& sent);
+  bool sendFileSlice();
 
   UniqueFd fd_;
   SocketAddress peer_;
@@ -78,6 +80,7 @@ class Connection : public TimerWheel::Entry {
   std::unique_ptr<Session> session_;
   Buffer input_;   // bytes the session has not consumed yet
   Buffer output_;  // bytes the socket has not taken yet
+  std::optional<FileBody> file_;  // goes out after output_
   bool input_closed_ = false;    // the peer shut down its sending side
   bool closing_ = false;         // the session asked to close once output is sent
   bool shutting_down_ = false;   // the daemon is stopping

@@ -5,23 +5,39 @@
 #pragma once
 
 #include <chrono>
+#include <sys/types.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
 
 #include "core/buffer.h"
+#include "core/unique_fd.h"
 
 namespace epolld {
+
+// A byte range of an open file, sent with sendfile(2) after the bytes before it.
+struct FileBody {
+  UniqueFd file;
+  off_t offset = 0;
+  std::uint64_t remaining = 0;
+};
 
 // What a session sees of its connection while it handles input.
 class Exchange {
  public:
-  Exchange(int fd, Buffer& output) : fd_(fd), output_(output) {}
+  Exchange(int fd, Buffer& output, std::optional<FileBody>& file) : fd_(fd), output_(output), file_(file) {}
 
   int fd() const { return fd_; }  // names the connection in log lines
   void send(std::string_view bytes) { output_.append(bytes); }
   Buffer& output() { return output_; }  // for replies built in place
+  // Queues a file range after the bytes sent so far. Until it has gone out,
+  // nothing more can be queued: the session stops consuming (fileQueued())
+  // and is offered the rest of its input again once the file is sent.
+  void sendFile(FileBody body) { file_ = std::move(body); }
+  bool fileQueued() const { return file_.has_value(); }
   // Nothing more will be read; the connection closes once its output is sent.
   void closeAfterSending() { close_after_sending_ = true; }
   bool closing() const { return close_after_sending_; }
@@ -29,6 +45,7 @@ class Exchange {
  private:
   int fd_;
   Buffer& output_;
+  std::optional<FileBody>& file_;
   bool close_after_sending_ = false;
 };
 
