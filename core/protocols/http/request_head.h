@@ -1,0 +1,29 @@
+// Parses a whole request head in one pass: the request line (RFC 9112 §3),
+// the field lines (§5), and the fields that frame the body (§6.3) or steer the
+// connection. Finding where a head ends, and bounding it on the way, is
+// RequestParser's job.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "core/protocols/http/request.h"
+
+namespace epolld::http {
+
+// The statuses the parser answers with (RFC 9110 §15.5, §15.6).
+inline constexpr int kBadRequest = 400;
+inline constexpr int kContentTooLarge = 413;
+inline constexpr int kUriTooLong = 414;
+inline constexpr int kFieldsTooLarge = 431;
+inline constexpr int kNotImplemented = 501;
+inline constexpr int kVersionNotSupported = 505;
+
+// `head` ends in an empty line, and every line in CRLF. The views in `request`
+// point into `head`.
+std::optional<Error> parseHead(std::string_view head, Request& request);
+
+// RFC 9112 §5: one field line, without its CRLF; trailer lines alike (§7.1.2).
+std::optional<Error> parseFieldLine(std::string_view line, Header& field);
+
+}  // namespace epolld::http
