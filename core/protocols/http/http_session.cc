@@ -56,6 +56,14 @@ class HttpSession final : public Session {
   std::optional<Clock::time_point> deadline() const override { return head_deadline_; }
 
  private:
+  // What the request being read will be answered with. It is decided from
+  // its head, whose bytes are gone by the time its body has been read.
+  struct Answer {
+    Method method = Method::kGet;
+    bool keep_alive = true;
+    bool http10 = false;
+  };
+
   void onHead(Exchange& exchange);
   void respond(Exchange& exchange);
   void reject(Exchange& exchange);
@@ -63,6 +71,7 @@ class HttpSession final : public Session {
 
   const HttpProtocol& protocol_;  // the connection holds it alive
   RequestParser parser_;
+  Answer answer_;
   std::optional<Clock::time_point> head_deadline_;
 };
 
@@ -103,6 +112,7 @@ void HttpSession::onHead(Exchange& exchange) {
                              std::to_string(request.minor_version);
     spdlog::debug("{} receive {}", exchange.fd(), log::escapeForLog(line));
   }
+  answer_ = Answer{classify(request.method), request.keep_alive, request.minor_version == 0};
   // RFC 9110 §10.1.1: a client waiting for 100 (Continue) gets it before
   // the body is read.
   if (request.expect_continue && request.framing != http::Framing::kNone) {
@@ -111,22 +121,20 @@ void HttpSession::onHead(Exchange& exchange) {
 }
 
 void HttpSession::respond(Exchange& exchange) {
-  const http::Request& request = parser_.request();
   const config::HttpOptions& options = protocol_.options();
-  const Method method = classify(request.method);
-  if (method == Method::kNotImplemented) {
-    sendSimple(exchange, 501, request.keep_alive);
+  if (answer_.method == Method::kNotImplemented) {
+    sendSimple(exchange, 501, answer_.keep_alive);
     return;
   }
   http::ResponseHead head;
   head.status = 200;
   head.content_type = options.content_type;
   head.content_length = options.body.size();
-  head.keep_alive = request.keep_alive;
-  head.announce_keep_alive = request.keep_alive && request.minor_version == 0;
+  head.keep_alive = answer_.keep_alive;
+  head.announce_keep_alive = answer_.keep_alive && answer_.http10;
   http::writeHead(exchange.output(), head);
-  if (method != Method::kHead) exchange.send(options.body);
-  if (!request.keep_alive) exchange.closeAfterSending();
+  if (answer_.method != Method::kHead) exchange.send(options.body);
+  if (!answer_.keep_alive) exchange.closeAfterSending();
 }
 
 void HttpSession::reject(Exchange& exchange) {
