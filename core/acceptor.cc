@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -48,9 +49,14 @@ Acceptor::Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> wor
   }
   for (ListenSocket& listener : listeners) {
     listeners_.push_back(std::make_unique<ListenSocket>(std::move(listener)));
-    if (!poller_.add(listeners_.back()->fd.get(), EPOLLIN, tagOf(*listeners_.back()))) {
-      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
-    }
+    watch(*listeners_.back());
+  }
+}
+
+void Acceptor::watch(ListenSocket& listener) {
+  // While paused it is registered without events; resume() enables it with the others.
+  if (!poller_.add(listener.fd.get(), paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN), tagOf(listener))) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD) on " + listener.name());
   }
 }
 
@@ -62,9 +68,20 @@ void Acceptor::start() {
 
 void Acceptor::stop() {
   if (!thread_.joinable()) return;
-  std::vector<AcceptorMessage> stop{StopAccepting{}};
+  std::vector<AcceptorMessage> stop;
+  stop.emplace_back(StopAccepting{});
   queue_.push(stop);
   thread_.join();
+}
+
+void Acceptor::replaceListeners(ReplaceListeners change) {
+  auto applied = std::make_shared<std::promise<void>>();
+  std::future<void> done = applied->get_future();
+  change.applied = std::move(applied);
+  std::vector<AcceptorMessage> message;
+  message.emplace_back(std::move(change));
+  queue_.push(message);
+  done.get();  // rethrows what apply() failed with
 }
 
 void Acceptor::assertOwnThread() const { assert(std::this_thread::get_id() == thread_id_); }
@@ -91,9 +108,44 @@ void Acceptor::run() {
 void Acceptor::takeMessages() {
   queue_.takeAll(messages_);
   for (AcceptorMessage& message : messages_) {
-    if (std::holds_alternative<StopAccepting>(message)) stopping_ = true;
+    if (std::holds_alternative<StopAccepting>(message)) {
+      stopping_ = true;
+    } else {
+      ReplaceListeners& change = std::get<ReplaceListeners>(message);
+      try {
+        apply(change);
+        change.applied->set_value();
+      } catch (...) {
+        change.applied->set_exception(std::current_exception());
+      }
+    }
   }
   messages_.clear();
+}
+
+void Acceptor::apply(ReplaceListeners& change) {
+  assertOwnThread();
+  std::vector<std::unique_ptr<ListenSocket>> next;
+  for (auto& listener : listeners_) {
+    auto kept = std::find_if(change.kept.begin(), change.kept.end(),
+                             [&](const ReplaceListeners::Kept& k) { return k.address == listener->address; });
+    if (kept == change.kept.end()) {
+      // EPOLL_CTL_DEL, then close: new connections are refused from here on;
+      // those already accepted belong to workers and finish normally.
+      poller_.remove(listener->fd.get());
+      spdlog::info("stopped listening on {}", listener->name());
+      continue;
+    }
+    listener->config = kept->config;
+    listener->protocol = std::move(kept->protocol);
+    next.push_back(std::move(listener));
+  }
+  for (ListenSocket& added : change.added) {
+    next.push_back(std::make_unique<ListenSocket>(std::move(added)));
+    watch(*next.back());
+  }
+  listeners_ = std::move(next);
+  max_connections_ = change.max_connections;
 }
 
 void Acceptor::acceptFrom(ListenSocket& listener) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <future>
 #include <memory>
 #include <thread>
 #include <variant>
@@ -30,7 +31,21 @@ namespace epolld {
 // Close every listener and end the thread.
 struct StopAccepting {};
 
-using AcceptorMessage = std::variant<StopAccepting>;
+// A reload: listeners kept (by bound address) get their new protocol object
+// and options, listeners not named are closed, `added` ones start accepting.
+struct ReplaceListeners {
+  struct Kept {
+    SocketAddress address;
+    config::Listener config;
+    std::shared_ptr<const Protocol> protocol;
+  };
+  std::vector<Kept> kept;
+  std::vector<ListenSocket> added;
+  std::size_t max_connections = 0;
+  std::shared_ptr<std::promise<void>> applied;  // set once the acceptor runs the new set
+};
+
+using AcceptorMessage = std::variant<StopAccepting, ReplaceListeners>;
 
 class Acceptor {
  public:
@@ -43,6 +58,8 @@ class Acceptor {
   void start();
   /// Safe to call from any thread; returns once the listeners are closed.
   void stop();
+  /// Safe to call from any thread; returns once the new set is in use.
+  void replaceListeners(ReplaceListeners change);
 
  private:
   void run();
@@ -52,11 +69,13 @@ class Acceptor {
   void pause(int error);
   void resume();
   void takeMessages();
+  void apply(ReplaceListeners& change);
+  void watch(ListenSocket& listener);
   void assertOwnThread() const;
 
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
   std::vector<Worker*> workers_;
-  const std::size_t max_connections_;
+  std::size_t max_connections_;
   std::atomic<std::size_t>& open_connections_;
   HandoffQueue<AcceptorMessage> queue_;
   Poller poller_;

@@ -115,6 +115,7 @@ std::size_t Connection::offer(std::string_view input, IoContext& io) {
   Exchange exchange(fd(), direct ? io.output_scratch : output_, file_);
   const std::size_t consumed = session_->onInput(input, exchange);
   closing_ = closing_ || exchange.closing();
+  io.requests_served += exchange.requestsServed();
   if (direct) {
     std::size_t sent = 0;
     const std::string_view reply = io.output_scratch.view();

@@ -30,6 +30,7 @@ struct IoContext {
   Buffer& output_scratch;
   std::size_t buffer_limit;  // per-connection cap on buffered input and on pending output
   std::size_t read_budget;   // bytes read per event before yielding to other connections
+  std::uint64_t requests_served = 0;  // out: requests the sessions answered
 };
 
 // A connection is its own idle-timer entry, so the worker's wheel finds it

@@ -1,5 +1,6 @@
 #include "core/listen_socket.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -19,9 +20,21 @@ std::string describe(const config::Listener& listener) {
 
 }  // namespace
 
+UniqueFd InheritedSockets::take(const SocketAddress& address) {
+  for (auto it = fds_.begin(); it != fds_.end(); ++it) {
+    const auto bound = SocketAddress::ofLocalEnd(it->get());
+    if (bound && *bound == address) {
+      UniqueFd fd = std::move(*it);
+      fds_.erase(it);
+      return fd;
+    }
+  }
+  return {};
+}
+
 std::string ListenSocket::name() const { return address.toString() + " (" + config.protocol + ")"; }
 
-ListenSocket openListenSocket(const config::Listener& listener, std::string& error) {
+ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
   ListenSocket result;
   result.config = listener;
   const auto fail = [&](const char* what) {
@@ -29,7 +42,12 @@ ListenSocket openListenSocket(const config::Listener& listener, std::string& err
     result.fd.reset();
     return std::move(result);
   };
-  result.protocol = makeProtocol(listener);
+  try {
+    result.protocol = makeProtocol(listener);
+  } catch (const std::exception& e) {  // a protocol's own start-up, e.g. an http root that cannot be opened
+    error = "listener " + describe(listener) + ": " + e.what();
+    return ListenSocket{};
+  }
   if (!result.protocol) {
     errno = EINVAL;
     return fail("unknown protocol");
@@ -38,6 +56,15 @@ ListenSocket openListenSocket(const config::Listener& listener, std::string& err
   if (!address) {
     errno = EINVAL;
     return fail("address");
+  }
+  if (address->port() != 0) result.fd = inherited.take(*address);
+  if (result.fd) {
+    // systemd sets only FD_CLOEXEC on what it passes; the acceptor needs
+    // O_NONBLOCK to accept until EAGAIN.
+    const int flags = fcntl(result.fd.get(), F_GETFL);
+    if (flags < 0 || fcntl(result.fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return fail("fcntl(O_NONBLOCK)");
+    result.address = *address;
+    return result;
   }
   result.fd.reset(socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!result.fd) return fail("socket");

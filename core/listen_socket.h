@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "core/protocols/protocol.h"
@@ -21,9 +23,24 @@ struct ListenSocket {
   std::string name() const;
 };
 
-// Opens, binds and listens. On failure returns a socket without an fd and
-// sets `error` to one line naming the listener and the call that failed:
+// Listening sockets handed over by systemd (socket activation, the fd
+// store), waiting to be claimed by the configured listener they are bound to.
+class InheritedSockets {
+ public:
+  void add(UniqueFd fd) { fds_.push_back(std::move(fd)); }
+  // The socket bound to `address`, removed from the pool; invalid if none.
+  UniqueFd take(const SocketAddress& address);
+  // What no listener has claimed.
+  std::vector<UniqueFd> takeRest() { return std::exchange(fds_, {}); }
+
+ private:
+  std::vector<UniqueFd> fds_;
+};
+
+// Takes the listener's socket from `inherited`, or opens, binds and listens.
+// On failure returns a socket without an fd and sets `error` to one line
+// naming the listener and the call that failed:
 // "listener 0.0.0.0:2003 (echo): bind: Address already in use".
-ListenSocket openListenSocket(const config::Listener& listener, std::string& error);
+ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
 
 }  // namespace epolld

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,10 +20,23 @@
 
 namespace epolld {
 
+class StartError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the daemon learns about listening sockets as they come and go
+// (systemd's file descriptor store keeps them across restarts).
+struct ListenerEvents {
+  std::function<void(const ListenSocket&)> opened;  // bound or inherited, before the acceptor takes it
+  std::function<void(const SocketAddress&)> removed;  // by a reload; the acceptor has closed it
+};
+
 class Server {
  public:
-  // Binds every listener; on failure throws StartError naming it.
-  explicit Server(const config::Config& config);
+  // Binds every listener, taking inherited sockets first; on failure throws
+  // StartError naming the listener.
+  Server(const config::Config& config, InheritedSockets& inherited, ListenerEvents events = {});
   ~Server();
 
   void start();
@@ -28,20 +44,45 @@ class Server {
   // closes the rest and joins every thread.
   void stop();
 
+  // Applies a reloaded configuration without dropping a connection: new
+  // listeners are bound, removed ones closed, kept ones keep their socket and
+  // get the new protocol options; timeouts and limits apply from now on.
+  // workers and trigger need a restart: they keep their value, with a warning.
+  // Throws StartError, having changed nothing, if a new listener cannot be bound.
+  void reconfigure(const config::Config& next, InheritedSockets& inherited);
+
+  const config::Config& config() const { return config_; }
   unsigned workerCount() const { return static_cast<unsigned>(workers_.size()); }
+  std::size_t listenerCount() const { return listeners_.size(); }
   std::size_t openConnections() const { return open_connections_.load(std::memory_order_relaxed); }
+  std::uint64_t requestsServed() const;
+  // Each worker's heartbeat: one that stops moving is stuck.
+  std::vector<std::uint64_t> heartbeats() const;
+
+  // Test hook: worker 0 stops for good (see Stall).
+  void stallWorker();
 
  private:
-  const config::Config config_;
+  // What the main thread remembers of a listener the acceptor owns.
+  struct ListenerRecord {
+    SocketAddress configured;  // address and port as configured (port may be 0)
+    SocketAddress bound;
+    std::string name;
+  };
+
+  std::vector<ListenSocket> openListeners(const config::Config& config, InheritedSockets& inherited,
+                                          std::vector<ReplaceListeners::Kept>* kept);
+  // Logs and reports newly opened listeners, and returns their records.
+  std::vector<ListenerRecord> announce(const std::vector<ListenSocket>& opened);
+  void post(unsigned worker, WorkerMessage message);
+
+  config::Config config_;
+  ListenerEvents events_;
   std::atomic<std::size_t> open_connections_{0};
+  std::vector<ListenerRecord> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
   bool running_ = false;
-};
-
-class StartError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 // The number of workers `workers: 0` means: the CPUs this process may run on.

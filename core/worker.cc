@@ -1,6 +1,7 @@
 #include "core/worker.h"
 
 #include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cassert>
@@ -101,8 +102,14 @@ void Worker::takeMessages() {
   for (WorkerMessage& message : messages_) {
     if (auto* connection = std::get_if<NewConnection>(&message)) {
       adopt(*connection);
+    } else if (auto* shutdown = std::get_if<BeginShutdown>(&message)) {
+      beginShutdown(shutdown->deadline);
+    } else if (auto* update = std::get_if<UpdateSettings>(&message)) {
+      settings_.idle_timeout = update->settings.idle_timeout;
+      settings_.buffer_limit = update->settings.buffer_limit;
     } else {
-      beginShutdown(std::get<BeginShutdown>(message).deadline);
+      spdlog::warn("worker {}: stalling for good (test hook)", id_);
+      for (;;) pause();
     }
   }
   messages_.clear();
@@ -178,7 +185,9 @@ void Worker::onTick() {
 void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
   assertOwnThread();
   IoContext io{{input_scratch_.get(), kInputScratchBytes}, output_scratch_, settings_.buffer_limit, kReadBudget};
-  if (!connection.handle(events, io)) {
+  const bool open = connection.handle(events, io);
+  if (io.requests_served > 0) requests_.fetch_add(io.requests_served, std::memory_order_relaxed);
+  if (!open) {
     close(connection);
     return;
   }

@@ -40,13 +40,22 @@ struct BeginShutdown {
   std::chrono::steady_clock::time_point deadline;
 };
 
-using WorkerMessage = std::variant<NewConnection, BeginShutdown>;
-
 struct WorkerSettings {
-  config::Trigger trigger = config::Trigger::kEdge;
+  config::Trigger trigger = config::Trigger::kEdge;  // fixed for the worker's lifetime
   config::Duration idle_timeout{};
   std::size_t buffer_limit = 0;
 };
+
+// A reload: new idle timeout and buffer limit, from the next event on.
+struct UpdateSettings {
+  WorkerSettings settings;
+};
+
+// Test hook (EPOLLD_TEST_HOOKS=1, SIGUSR2): the loop stops turning for good,
+// as a deadlocked worker would, so the watchdog can be seen to notice.
+struct Stall {};
+
+using WorkerMessage = std::variant<NewConnection, BeginShutdown, UpdateSettings, Stall>;
 
 class Worker {
  public:
@@ -62,6 +71,9 @@ class Worker {
 
   /// Safe to call from any thread. Leaves `batch` empty.
   void post(std::vector<WorkerMessage>& batch) { queue_.push(batch); }
+
+  /// Safe to call from any thread.
+  std::uint64_t requestsServed() const { return requests_.load(std::memory_order_relaxed); }
 
   /// Safe to call from any thread: advances on every timer tick, so a value
   /// that stops moving means the loop is stuck.
@@ -82,7 +94,7 @@ class Worker {
   void assertOwnThread() const;
 
   const unsigned id_;
-  const WorkerSettings settings_;
+  WorkerSettings settings_;
   std::atomic<std::size_t>& open_connections_;
   HandoffQueue<WorkerMessage> queue_;
   Poller poller_;
@@ -98,6 +110,7 @@ class Worker {
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   std::atomic<std::uint64_t> heartbeat_{0};
+  std::atomic<std::uint64_t> requests_{0};
   std::thread thread_;
   std::thread::id thread_id_{};
 };

@@ -41,12 +41,16 @@ class Exchange {
   // Nothing more will be read; the connection closes once its output is sent.
   void closeAfterSending() { close_after_sending_ = true; }
   bool closing() const { return close_after_sending_; }
+  // For the daemon's requests/s figure: what counts as one is the protocol's call.
+  void countRequest() { ++requests_served_; }
+  std::uint64_t requestsServed() const { return requests_served_; }
 
  private:
   int fd_;
   Buffer& output_;
   std::optional<FileBody>& file_;
   bool close_after_sending_ = false;
+  std::uint64_t requests_served_ = 0;
 };
 
 class Session {

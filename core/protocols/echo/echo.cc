@@ -16,6 +16,7 @@ class EchoSession final : public Session {
       spdlog::debug("{} receive {}", exchange.fd(), log::escapeForLog(input));
     }
     exchange.send(input);
+    exchange.countRequest();  // each message received counts as one
     return input.size();
   }
 

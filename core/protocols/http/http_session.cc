@@ -96,6 +96,7 @@ std::size_t HttpSession::onInput(std::string_view input, Exchange& exchange) {
         break;  // read and discarded: the body only has to be framed
       case RequestParser::Event::kComplete:
         respond(exchange);
+        exchange.countRequest();
         break;
       case RequestParser::Event::kError:
         reject(exchange);

@@ -1,0 +1,163 @@
+#include "daemon/supervisor.h"
+
+#include <poll.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "config/loader.h"
+#include "core/log/log.h"
+#include "core/protocols/registry.h"
+
+namespace epolld {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+
+constexpr std::chrono::seconds kStatusPeriod{5};
+constexpr std::chrono::seconds kHousekeepingPeriod{1};
+
+}  // namespace
+
+Supervisor::Supervisor(ConfigSource source, SignalFd& signals)
+    : source_(std::move(source)), signals_(signals), test_hooks_(getenv("EPOLLD_TEST_HOOKS") != nullptr) {}
+
+int Supervisor::run(const config::Config& config) {
+  systemd_.emplace(inherited_);
+  try {
+    ListenerEvents events;
+    events.opened = [this](const ListenSocket& listener) { systemd_->storeListener(listener); };
+    events.removed = [this](const SocketAddress& address) { systemd_->forgetListener(address); };
+    server_ = std::make_unique<Server>(config, inherited_, std::move(events));
+  } catch (const StartError& e) {
+    spdlog::error("{}", e.what());
+    // One line on stderr even when console_level hides errors: a daemon that
+    // fails to start must say why where its operator looks first.
+    if (config.log.console_level > config::LogLevel::kError) std::fprintf(stderr, "epolld: %s\n", e.what());
+    return kExitFailure;
+  }
+  for (UniqueFd& unclaimed : inherited_.takeRest()) {
+    const auto address = SocketAddress::ofLocalEnd(unclaimed.get());
+    spdlog::warn("systemd passed a socket on {} that no listener is configured for; closing it",
+                 address ? address->toString() : "an unknown address");
+    systemd_->forgetListener(address.value_or(SocketAddress{}));
+  }
+  server_->start();
+  last_status_ = Clock::now();
+  systemd_->ready(statusLine(0));
+
+  for (bool running = true; running;) {
+    const Clock::time_point now = Clock::now();
+    housekeeping(now);
+    Clock::time_point wake = std::min(now + kHousekeepingPeriod, next_status_);
+    if (systemd_->watchdogPeriod()) wake = std::min(wake, next_watchdog_);
+    const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(std::max(wake - now, Clock::duration::zero()));
+    pollfd wait{.fd = signals_.fd(), .events = POLLIN, .revents = 0};
+    poll(&wait, 1, static_cast<int>(timeout.count()));  // EINTR: just look again
+    while (const auto signal = signals_.next()) running = handleSignal(*signal) && running;
+  }
+
+  systemd_->stopping();
+  server_->stop();
+  spdlog::info("shutdown complete");
+  return kExitOk;
+}
+
+// Returns false once it is time to stop.
+bool Supervisor::handleSignal(int signal) {
+  switch (signal) {
+    case SIGTERM:
+    case SIGINT:
+      spdlog::info("received SIG{}, shutting down", sigabbrev_np(signal));
+      return false;
+    case SIGHUP:
+      reload();
+      return true;
+    case SIGUSR1:
+      try {
+        log::reopenFile();
+        spdlog::info("received SIGUSR1, log file reopened");
+      } catch (const std::exception& e) {
+        spdlog::error("received SIGUSR1, but {}; still writing to the old file", e.what());
+      }
+      return true;
+    case SIGUSR2:
+      if (test_hooks_) {
+        server_->stallWorker();
+      } else {
+        spdlog::info("received SIGUSR2: ignored");
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+void Supervisor::reload() {
+  spdlog::info("received SIGHUP, reloading the configuration");
+  systemd_->reloading();
+  const config::Config previous = server_->config();
+  config::Config next;
+  try {
+    const bool use_defaults = source_.optional && access(source_.path.c_str(), F_OK) != 0;
+    next = use_defaults ? config::builtInDefaults() : config::loadFile(source_.path, protocolNames());
+    log::reconfigure(next.log);
+    try {
+      server_->reconfigure(next, inherited_);
+    } catch (...) {
+      log::reconfigure(previous.log);
+      throw;
+    }
+    spdlog::info("configuration {} reloaded: {} listeners", next.source, server_->listenerCount());
+  } catch (const std::exception& e) {  // ConfigError, StartError, a log file that cannot be opened
+    spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+  }
+  systemd_->ready(statusLine(0));
+}
+
+void Supervisor::housekeeping(Clock::time_point now) {
+  const std::uint64_t dropped = log::droppedLines();
+  if (dropped != dropped_lines_reported_) {
+    spdlog::warn("{} log lines dropped: the log queue was full", dropped - dropped_lines_reported_);
+    dropped_lines_reported_ = dropped;
+  }
+  if (now >= next_status_) {
+    const std::uint64_t requests = server_->requestsServed();
+    const double seconds = std::chrono::duration<double>(now - last_status_).count();
+    const double rate = seconds > 0 ? static_cast<double>(requests - requests_at_last_status_) / seconds : 0;
+    systemd_->status(statusLine(rate));
+    requests_at_last_status_ = requests;
+    last_status_ = now;
+    next_status_ = now + kStatusPeriod;
+  }
+  if (const auto period = systemd_->watchdogPeriod(); period && now >= next_watchdog_) {
+    // Ping only while every worker's loop still turns: a stuck worker must
+    // get the daemon restarted, even though this thread is fine.
+    const std::vector<std::uint64_t> beats = server_->heartbeats();
+    bool all_turning = beats.size() == heartbeats_at_last_ping_.size() || heartbeats_at_last_ping_.empty();
+    for (std::size_t i = 0; all_turning && i < beats.size() && i < heartbeats_at_last_ping_.size(); ++i) {
+      all_turning = beats[i] != heartbeats_at_last_ping_[i];
+    }
+    if (all_turning) {
+      systemd_->watchdogPing();
+      heartbeats_at_last_ping_ = beats;
+      stuck_reported_ = false;
+    } else if (!stuck_reported_) {
+      spdlog::critical("a worker's loop has stopped turning; withholding watchdog pings");
+      stuck_reported_ = true;
+    }
+    next_watchdog_ = now + *period;
+  }
+}
+
+std::string Supervisor::statusLine(double requests_per_second) const {
+  return fmt::format("{} listeners, {} connections, {:.0f} requests/s", server_->listenerCount(),
+                     server_->openConnections(), requests_per_second);
+}
+
+}  // namespace epolld
