@@ -15,6 +15,9 @@ namespace {
 // Reads into a connection's own input buffer get at least this much room.
 constexpr std::size_t kMinReadRoom = 16 * 1024;
 
+// How long a lingering close waits for the client to close its side.
+constexpr std::chrono::seconds kLingerTime{2};
+
 }  // namespace
 
 Connection::Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol)
@@ -37,7 +40,21 @@ bool Connection::handle(std::uint32_t events, IoContext& io) {
     if (failed_) return false;
   }
   input_.releaseIfEmpty();
+  if (closing_ && !lingering_ && !input_closed_ && !hasPendingOutput() && !failed_) startLingering(io);
   return !finished();
+}
+
+// Closing a socket with unread input makes the kernel send RST, which can
+// destroy the reply we just sent before the client reads it (a rejected
+// request's body, pipelined requests after "Connection: close"). So when
+// input is waiting, shut down our side and read and discard until the client
+// closes too, or the linger deadline passes (nginx's lingering close).
+void Connection::startLingering(IoContext& io) {
+  const ssize_t waiting = recv(fd_.get(), io.input_scratch.data(), io.input_scratch.size(), MSG_DONTWAIT);
+  if (waiting == 0 || (waiting < 0 && errno != EINTR)) return;  // EOF, EAGAIN or an error: close now
+  if (shutdown(fd_.get(), SHUT_WR) != 0) return;  // ENOTCONN: the peer is gone already
+  lingering_ = true;
+  linger_deadline_ = std::chrono::steady_clock::now() + kLingerTime;
 }
 
 bool Connection::beginShutdown() {
@@ -53,6 +70,7 @@ std::uint32_t Connection::interest(const IoContext& io) const {
 }
 
 bool Connection::wantsInput(const IoContext& io) const {
+  if (lingering_) return !input_closed_;
   if (input_closed_ || closing_ || failed_) return false;
   if (shutting_down_ && session_->idle()) return false;
   // Back-pressure: a client that does not read its replies is not read either.
@@ -62,6 +80,7 @@ bool Connection::wantsInput(const IoContext& io) const {
 bool Connection::finished() const {
   if (failed_) return true;
   if (hasPendingOutput()) return false;
+  if (lingering_) return input_closed_;
   return input_closed_ || closing_ || (shutting_down_ && session_->idle());
 }
 
@@ -84,8 +103,9 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
       break;
     }
     const auto count = static_cast<std::size_t>(received);
-    made_progress_ = true;
     budget -= count;
+    if (lingering_) continue;  // discarded; and no progress, so the deadline holds
+    made_progress_ = true;
     if (into_scratch) {
       const std::string_view fresh(room.data(), count);
       input_.append(fresh.substr(offer(fresh, io)));

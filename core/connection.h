@@ -54,8 +54,11 @@ class Connection : public TimerWheel::Entry {
   // output is pending. Never empty for a connection that is still open.
   std::uint32_t interest(const IoContext& io) const;
 
-  // The session's own deadline, if it has one (see Session::deadline).
-  std::optional<std::chrono::steady_clock::time_point> sessionDeadline() const { return session_->deadline(); }
+  // A deadline of its own besides the idle timeout: the session's (see
+  // Session::deadline), or the end of a lingering close.
+  std::optional<std::chrono::steady_clock::time_point> deadline() const {
+    return lingering_ ? std::optional(linger_deadline_) : session_->deadline();
+  }
 
   // Whether the last handle() moved any bytes (for the idle timer).
   bool madeProgress() const { return made_progress_; }
@@ -69,6 +72,7 @@ class Connection : public TimerWheel::Entry {
   bool wantsInput(const IoContext& io) const;
   bool finished() const;
   bool readInput(std::uint32_t events, IoContext& io);
+  void startLingering(IoContext& io);
   std::size_t offer(std::string_view input, IoContext& io);
   bool hasPendingOutput() const { return !output_.empty() || file_.has_value(); }
   bool sendPending();
@@ -87,6 +91,8 @@ class Connection : public TimerWheel::Entry {
   bool shutting_down_ = false;   // the daemon is stopping
   bool failed_ = false;          // the socket reported an error: close at once
   bool made_progress_ = false;
+  bool lingering_ = false;       // our side is shut down; input is read and dropped
+  std::chrono::steady_clock::time_point linger_deadline_{};
 };
 
 }  // namespace epolld

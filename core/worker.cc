@@ -140,7 +140,7 @@ void Worker::adopt(NewConnection& message) {
 // (a request head's) can only bring it closer.
 void Worker::scheduleTimeout(Connection& connection) {
   TimerWheel::Tick deadline = currentTick() + 1 + settings_.idle_timeout / kTick;
-  if (const auto session_deadline = connection.sessionDeadline()) {
+  if (const auto session_deadline = connection.deadline()) {
     deadline = std::min(deadline, tickOf(*session_deadline) + 1);
   }
   wheel_.schedule(connection, deadline);
@@ -191,7 +191,7 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
     close(connection);
     return;
   }
-  if (connection.madeProgress()) scheduleTimeout(connection);
+  if (connection.madeProgress() || connection.deadline()) scheduleTimeout(connection);
   rearm(connection);
 }
 
