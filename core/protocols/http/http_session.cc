@@ -10,6 +10,7 @@
 #include "core/protocols/http/http.h"
 #include "core/protocols/http/request_parser.h"
 #include "core/protocols/http/response.h"
+#include "core/protocols/http/static_files.h"
 
 namespace epolld {
 namespace {
@@ -32,18 +33,24 @@ Method classify(std::string_view method) {
 
 class HttpProtocol final : public Protocol {
  public:
+  // Throws std::runtime_error when `root` is set but cannot be opened.
   explicit HttpProtocol(const config::HttpOptions& options)
-      : options_(options), limits_(http::ParserLimits::from(options)), error_log_(10, std::chrono::seconds(10)) {}
+      : options_(options), limits_(http::ParserLimits::from(options)), error_log_(10, std::chrono::seconds(10)) {
+    if (options_.root) files_.emplace(*options_.root);
+  }
 
   std::unique_ptr<Session> newSession() const override;
 
   const config::HttpOptions& options() const { return options_; }
   const http::ParserLimits& limits() const { return limits_; }
   log::RateLimiter& errorLog() const { return error_log_; }
+  // The files under `root`, or nullptr when the configured body is served.
+  const http::StaticFiles* files() const { return files_ ? &*files_ : nullptr; }
 
  private:
   const config::HttpOptions options_;
   const http::ParserLimits limits_;
+  std::optional<http::StaticFiles> files_;
   mutable log::RateLimiter error_log_;  // shared by every worker: it is lock-free
 };
 
@@ -62,11 +69,13 @@ class HttpSession final : public Session {
     Method method = Method::kGet;
     bool keep_alive = true;
     bool http10 = false;
+    std::optional<http::FileResponse> file;  // with `root`: the file is opened at the head
   };
 
   void onHead(Exchange& exchange);
   void respond(Exchange& exchange);
   void reject(Exchange& exchange);
+  void sendFileResponse(Exchange& exchange, http::FileResponse& response);
   void sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields = {});
 
   const HttpProtocol& protocol_;  // the connection holds it alive
@@ -79,7 +88,9 @@ std::unique_ptr<Session> HttpProtocol::newSession() const { return std::make_uni
 
 std::size_t HttpSession::onInput(std::string_view input, Exchange& exchange) {
   std::size_t used = 0;
-  while (!exchange.closing()) {
+  // A queued file must go out before the next response: stop consuming, and
+  // the connection offers the rest again once the file is sent.
+  while (!exchange.closing() && !exchange.fileQueued()) {
     if (parser_.idle() && used < input.size() && !head_deadline_) {
       head_deadline_ = Clock::now() + protocol_.options().header_timeout;
     }
@@ -113,7 +124,11 @@ void HttpSession::onHead(Exchange& exchange) {
                              std::to_string(request.minor_version);
     spdlog::debug("{} receive {}", exchange.fd(), log::escapeForLog(line));
   }
-  answer_ = Answer{classify(request.method), request.keep_alive, request.minor_version == 0};
+  answer_ = Answer{classify(request.method), request.keep_alive, request.minor_version == 0, std::nullopt};
+  const http::StaticFiles* files = protocol_.files();
+  if (files && (answer_.method == Method::kGet || answer_.method == Method::kHead)) {
+    answer_.file = files->respond(request, answer_.method == Method::kHead);
+  }
   // RFC 9110 §10.1.1: a client waiting for 100 (Continue) gets it before
   // the body is read.
   if (request.expect_continue && request.framing != http::Framing::kNone) {
@@ -127,6 +142,15 @@ void HttpSession::respond(Exchange& exchange) {
     sendSimple(exchange, 501, answer_.keep_alive);
     return;
   }
+  if (answer_.file) {
+    sendFileResponse(exchange, *answer_.file);
+    answer_.file.reset();
+    return;
+  }
+  if (protocol_.files()) {
+    sendSimple(exchange, 405, answer_.keep_alive, "Allow: GET, HEAD\r\n");  // RFC 9110 §15.5.6
+    return;
+  }
   http::ResponseHead head;
   head.status = 200;
   head.content_type = options.content_type;
@@ -138,8 +162,26 @@ void HttpSession::respond(Exchange& exchange) {
   if (!answer_.keep_alive) exchange.closeAfterSending();
 }
 
+void HttpSession::sendFileResponse(Exchange& exchange, http::FileResponse& response) {
+  if (response.status != 200 && response.status != 206 && response.status != 304) {
+    sendSimple(exchange, response.status, answer_.keep_alive, response.fields);
+    return;
+  }
+  http::ResponseHead head;
+  head.status = response.status;
+  head.content_type = response.content_type;
+  head.content_length = response.content_length;
+  head.keep_alive = answer_.keep_alive;
+  head.announce_keep_alive = answer_.keep_alive && answer_.http10;
+  head.extra_fields = response.fields;
+  http::writeHead(exchange.output(), head);
+  if (response.body) exchange.sendFile(std::move(*response.body));
+  if (!answer_.keep_alive) exchange.closeAfterSending();
+}
+
 void HttpSession::reject(Exchange& exchange) {
   const http::Error& error = parser_.error();
+  answer_.method = Method::kGet;  // the request is not trusted, HEAD included: the error has a body
   if (const auto suppressed = protocol_.errorLog().allow()) {
     spdlog::info("{} {} {}: {}{}", exchange.fd(), error.status, http::reasonPhrase(error.status), error.reason,
                  log::suppressedNote(*suppressed));
@@ -157,7 +199,7 @@ void HttpSession::sendSimple(Exchange& exchange, int status, bool keep_alive, st
   head.keep_alive = keep_alive;
   head.extra_fields = extra_fields;
   http::writeHead(exchange.output(), head);
-  exchange.send(body);
+  if (answer_.method != Method::kHead) exchange.send(body);  // RFC 9110 §9.3.2: same head, no content
   if (!keep_alive) exchange.closeAfterSending();
 }
 
