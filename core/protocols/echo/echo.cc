@@ -12,9 +12,7 @@ namespace {
 class EchoSession final : public Session {
  public:
   std::size_t onInput(std::string_view input, Exchange& exchange) override {
-    if (spdlog::should_log(spdlog::level::debug)) {
-      spdlog::debug("{} receive {}", exchange.fd(), log::escapeForLog(input));
-    }
+    spdlog::debug("{} receive {}", exchange.fd(), log::Escaped{input});
     exchange.send(input);
     exchange.countRequest();  // each message received counts as one
     return input.size();
