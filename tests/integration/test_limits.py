@@ -60,6 +60,9 @@ class MaxConnections(unittest.TestCase):
 
 
 class DescriptorExhaustion(unittest.TestCase):
+    # UBSan's vptr check opens a pipe to probe memory; with no descriptor left
+    # it reports every object as invalid. The plain build runs this test.
+    @unittest.skipIf(os.environ.get("EPOLLD_SANITIZER"), "sanitizer runtimes need descriptors themselves")
     def test_emfile_pauses_accepting_without_spinning_and_recovers(self):
         with Daemon({"workers": 1, "max_connections": 100000}, rlimit_nofile=32) as d:
             clients = []
