@@ -50,6 +50,9 @@ bool Connection::handle(std::uint32_t events, IoContext& io) {
 // input is waiting, shut down our side and read and discard until the client
 // closes too, or the linger deadline passes (nginx's lingering close).
 void Connection::startLingering(IoContext& io) {
+  // The last read found the socket empty: like nginx, trust that instead of
+  // paying a syscall on every close to look again.
+  if (drained_) return;
   const ssize_t waiting = recv(fd_.get(), io.input_scratch.data(), io.input_scratch.size(), MSG_DONTWAIT);
   if (waiting == 0 || (waiting < 0 && errno != EINTR)) return;  // EOF, EAGAIN or an error: close now
   if (shutdown(fd_.get(), SHUT_WR) != 0) return;  // ENOTCONN: the peer is gone already
@@ -93,7 +96,10 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
     const ssize_t received = recv(fd_.get(), room.data(), wanted, 0);
     if (received < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        drained_ = true;
+        break;
+      }
       // ECONNRESET, ETIMEDOUT, EHOSTUNREACH…: the peer is gone.
       spdlog::debug("{} recv: {}", fd(), std::strerror(errno));
       return false;
@@ -103,6 +109,7 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
       break;
     }
     const auto count = static_cast<std::size_t>(received);
+    drained_ = count < wanted;
     budget -= count;
     if (lingering_) continue;  // discarded; and no progress, so the deadline holds
     made_progress_ = true;
@@ -135,6 +142,7 @@ std::size_t Connection::offer(std::string_view input, IoContext& io) {
   Exchange exchange(fd(), direct ? io.output_scratch : output_, file_);
   const std::size_t consumed = session_->onInput(input, exchange);
   closing_ = closing_ || exchange.closing();
+  if (exchange.clientMayBeSending()) drained_ = false;
   io.requests_served += exchange.requestsServed();
   if (direct) {
     std::size_t sent = 0;

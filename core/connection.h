@@ -91,6 +91,7 @@ class Connection : public TimerWheel::Entry {
   bool shutting_down_ = false;   // the daemon is stopping
   bool failed_ = false;          // the socket reported an error: close at once
   bool made_progress_ = false;
+  bool drained_ = false;         // the last read found the socket empty
   bool lingering_ = false;       // our side is shut down; input is read and dropped
   std::chrono::steady_clock::time_point linger_deadline_{};
 };

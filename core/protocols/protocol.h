@@ -39,7 +39,13 @@ class Exchange {
   void sendFile(FileBody body) { file_ = std::move(body); }
   bool fileQueued() const { return file_.has_value(); }
   // Nothing more will be read; the connection closes once its output is sent.
-  void closeAfterSending() { close_after_sending_ = true; }
+  // `client_may_be_sending`: the client was cut off mid-request, so look for
+  // unread input before closing, and linger while it drains.
+  void closeAfterSending(bool client_may_be_sending = false) {
+    close_after_sending_ = true;
+    client_may_be_sending_ = client_may_be_sending;
+  }
+  bool clientMayBeSending() const { return client_may_be_sending_; }
   bool closing() const { return close_after_sending_; }
   // For the daemon's requests/s figure: what counts as one is the protocol's call.
   void countRequest() { ++requests_served_; }
@@ -50,6 +56,7 @@ class Exchange {
   Buffer& output_;
   std::optional<FileBody>& file_;
   bool close_after_sending_ = false;
+  bool client_may_be_sending_ = false;
   std::uint64_t requests_served_ = 0;
 };
 

@@ -187,6 +187,7 @@ void HttpSession::reject(Exchange& exchange) {
                  log::suppressedNote(*suppressed));
   }
   sendSimple(exchange, error.status, false);
+  exchange.closeAfterSending(/*client_may_be_sending=*/true);
 }
 
 // A response whose body is its own status line, for errors.
