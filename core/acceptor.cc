@@ -210,7 +210,10 @@ bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer) {
   if (setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
     spdlog::debug("{} setsockopt(TCP_NODELAY): {}", client.get(), std::strerror(errno));
   }
-  spdlog::debug("accept connection from {}, {}, fd = {}", peer.ip(), peer.port(), client.get());
+  // ip() formats a string: only pay for it when the line is wanted.
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("accept connection from {}, {}, fd = {}", peer.ip(), peer.port(), client.get());
+  }
   return true;
 }
 

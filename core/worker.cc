@@ -228,7 +228,9 @@ void Worker::close(Connection& connection) {
   }
   connection.closed = true;
   wheel_.cancel(connection);
-  spdlog::debug("{}, {} closed", connection.peer().ip(), connection.peer().port());
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("{}, {} closed", connection.peer().ip(), connection.peer().port());
+  }
   const std::size_t slot = connection.slot;
   std::swap(connections_[slot], connections_.back());
   connections_[slot]->slot = slot;
