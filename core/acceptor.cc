@@ -189,7 +189,7 @@ void Acceptor::acceptFrom(ListenSocket& listener) {
       }
     }
     if (!admit(client, peer)) continue;
-    batches_[next_worker_].push_back(NewConnection{std::move(client), peer, listener.protocol});
+    batches_[next_worker_].push_back(NewConnection{std::move(client), peer, listener.protocol, listener.id});
     next_worker_ = (next_worker_ + 1) % workers_.size();
     if (++accepted % kHandOffEvery == 0) handOff();
   }

@@ -38,6 +38,7 @@ struct ReplaceListeners {
     SocketAddress address;
     config::Listener config;
     std::shared_ptr<const Protocol> protocol;
+    std::uint32_t id;
   };
   std::vector<Kept> kept;
   std::vector<ListenSocket> added;

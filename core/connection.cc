@@ -20,8 +20,13 @@ constexpr std::chrono::seconds kLingerTime{2};
 
 }  // namespace
 
-Connection::Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol)
-    : fd_(std::move(fd)), peer_(peer), protocol_(std::move(protocol)), session_(protocol_->newSession()) {}
+Connection::Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol,
+                       std::uint32_t listener_id)
+    : fd_(std::move(fd)),
+      peer_(peer),
+      protocol_(std::move(protocol)),
+      session_(protocol_->newSession()),
+      listener_id_(listener_id) {}
 
 bool Connection::handle(std::uint32_t events, IoContext& io) {
   made_progress_ = false;
@@ -138,6 +143,10 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
 // worker's scratch buffer when nothing is pending, and straight to the socket
 // from there: only what the socket does not take is copied into output_.
 std::size_t Connection::offer(std::string_view input, IoContext& io) {
+  if (next_protocol_ && session_->idle()) {
+    protocol_ = std::move(next_protocol_);
+    session_ = protocol_->newSession();
+  }
   const bool direct = !hasPendingOutput();
   Exchange exchange(fd(), direct ? io.output_scratch : output_, file_);
   const std::size_t consumed = session_->onInput(input, exchange);

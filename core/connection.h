@@ -37,12 +37,19 @@ struct IoContext {
 // without a lookup.
 class Connection : public TimerWheel::Entry {
  public:
-  Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol);
+  Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol,
+             std::uint32_t listener_id);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   int fd() const { return fd_.get(); }
   const SocketAddress& peer() const { return peer_; }
+  std::uint32_t listenerId() const { return listener_id_; }
+
+  // A reload changed the listener's options: the next request is served with
+  // `next`. The session is replaced when it is idle, between requests, so no
+  // request is answered half with the old options and half with the new.
+  void replaceProtocol(std::shared_ptr<const Protocol> next) { next_protocol_ = std::move(next); }
 
   // Handles the ready `events`. Returns false when it must be closed now.
   bool handle(std::uint32_t events, IoContext& io);
@@ -82,7 +89,9 @@ class Connection : public TimerWheel::Entry {
   UniqueFd fd_;
   SocketAddress peer_;
   std::shared_ptr<const Protocol> protocol_;  // keeps the session's options alive
+  std::shared_ptr<const Protocol> next_protocol_;  // from a reload, until the session is idle
   std::unique_ptr<Session> session_;
+  std::uint32_t listener_id_;
   Buffer input_;   // bytes the session has not consumed yet
   Buffer output_;  // bytes the socket has not taken yet
   std::optional<FileBody> file_;  // goes out after output_

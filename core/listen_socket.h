@@ -1,6 +1,7 @@
 // A bound, listening socket for one configured listener.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,6 +19,9 @@ struct ListenSocket {
   SocketAddress address;  // as bound: an ephemeral port (port: 0) is filled in
   config::Listener config;
   std::shared_ptr<const Protocol> protocol;
+  // Names the listener across reloads; its connections carry it, so a reload
+  // can hand them the listener's new protocol options.
+  std::uint32_t id = 0;
 
   // "0.0.0.0:2003 (echo)", as log lines and errors name a listener.
   std::string name() const;

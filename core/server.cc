@@ -67,12 +67,13 @@ std::vector<ListenSocket> Server::openListeners(const config::Config& config, In
       } catch (const std::exception& e) {
         throw StartError("listener " + record->name + ": " + e.what());
       }
-      kept->push_back({record->bound, listener, std::move(protocol)});
+      kept->push_back({record->bound, listener, std::move(protocol), record->id});
       continue;
     }
     std::string error;
     ListenSocket socket = openListenSocket(listener, inherited, error);
     if (!socket.fd) throw StartError(error);  // what was opened so far closes with `opened`
+    socket.id = ++last_listener_id_;
     opened.push_back(std::move(socket));
   }
   return opened;
@@ -109,8 +110,11 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
       removed.push_back(record.bound);
     }
   }
+  ReplaceProtocols replace;
+  for (const ReplaceListeners::Kept& kept : change.kept) replace.by_listener.emplace_back(kept.id, kept.protocol);
   acceptor_->replaceListeners(std::move(change));
   listeners_ = std::move(records);
+  for (unsigned id = 0; id < workers_.size(); ++id) post(id, replace);
   for (const SocketAddress& address : removed) {
     if (events_.removed) events_.removed(address);
   }
@@ -133,7 +137,7 @@ std::vector<Server::ListenerRecord> Server::announce(const std::vector<ListenSoc
   for (const ListenSocket& listener : opened) {
     spdlog::info("listening on {}", listener.name());
     if (events_.opened) events_.opened(listener);
-    records.push_back({configuredAddress(listener.config), listener.address, listener.name()});
+    records.push_back({configuredAddress(listener.config), listener.address, listener.name(), listener.id});
   }
   return records;
 }

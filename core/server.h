@@ -68,6 +68,7 @@ class Server {
     SocketAddress configured;  // address and port as configured (port may be 0)
     SocketAddress bound;
     std::string name;
+    std::uint32_t id;
   };
 
   std::vector<ListenSocket> openListeners(const config::Config& config, InheritedSockets& inherited,
@@ -80,6 +81,7 @@ class Server {
   ListenerEvents events_;
   std::atomic<std::size_t> open_connections_{0};
   std::vector<ListenerRecord> listeners_;
+  std::uint32_t last_listener_id_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Acceptor> acceptor_;
   bool running_ = false;

@@ -107,6 +107,8 @@ void Worker::takeMessages() {
     } else if (auto* update = std::get_if<UpdateSettings>(&message)) {
       settings_.idle_timeout = update->settings.idle_timeout;
       settings_.buffer_limit = update->settings.buffer_limit;
+    } else if (auto* replace = std::get_if<ReplaceProtocols>(&message)) {
+      replaceProtocols(*replace);
     } else {
       spdlog::warn("worker {}: stalling for good (test hook)", id_);
       for (;;) pause();
@@ -118,7 +120,8 @@ void Worker::takeMessages() {
 
 void Worker::adopt(NewConnection& message) {
   assertOwnThread();
-  auto owned = std::make_unique<Connection>(std::move(message.fd), message.peer, std::move(message.protocol));
+  auto owned = std::make_unique<Connection>(std::move(message.fd), message.peer, std::move(message.protocol),
+                                            message.listener_id);
   Connection& connection = *owned;
   connection.slot = connections_.size();
   connections_.push_back(std::move(owned));
@@ -144,6 +147,16 @@ void Worker::scheduleTimeout(Connection& connection) {
     deadline = std::min(deadline, tickOf(*session_deadline) + 1);
   }
   wheel_.schedule(connection, deadline);
+}
+
+void Worker::replaceProtocols(const ReplaceProtocols& replace) {
+  assertOwnThread();
+  // Once per reload, not per request: a scan of this worker's connections.
+  for (auto& connection : connections_) {
+    for (const auto& [listener_id, protocol] : replace.by_listener) {
+      if (connection->listenerId() == listener_id) connection->replaceProtocol(protocol);
+    }
+  }
 }
 
 void Worker::beginShutdown(Clock::time_point deadline) {

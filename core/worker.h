@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct NewConnection {
   UniqueFd fd;
   SocketAddress peer;
   std::shared_ptr<const Protocol> protocol;
+  std::uint32_t listener_id = 0;
 };
 
 // Stop: close idle connections now, the rest once they finish or at `deadline`.
@@ -51,11 +53,17 @@ struct UpdateSettings {
   WorkerSettings settings;
 };
 
+// A reload changed these listeners' protocol options: their open connections
+// switch to the new ones at their next request.
+struct ReplaceProtocols {
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<const Protocol>>> by_listener;
+};
+
 // Test hook (EPOLLD_TEST_HOOKS=1, SIGUSR2): the loop stops turning for good,
 // as a deadlocked worker would, so the watchdog can be seen to notice.
 struct Stall {};
 
-using WorkerMessage = std::variant<NewConnection, BeginShutdown, UpdateSettings, Stall>;
+using WorkerMessage = std::variant<NewConnection, BeginShutdown, UpdateSettings, ReplaceProtocols, Stall>;
 
 class Worker {
  public:
@@ -84,6 +92,7 @@ class Worker {
   void takeMessages();
   void adopt(NewConnection& message);
   void beginShutdown(std::chrono::steady_clock::time_point deadline);
+  void replaceProtocols(const ReplaceProtocols& replace);
   void onTick();
   void onConnectionEvent(Connection& connection, std::uint32_t events);
   void scheduleTimeout(Connection& connection);
