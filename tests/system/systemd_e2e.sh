@@ -514,6 +514,7 @@ check "/etc/epolld.yaml is a conffile, 0640 root:epolld" \
 check "daemon runs as epolld" test "$(ct ps -o user= -p "$(main_pid)")" = epolld
 check "man pages installed" ct test -f /usr/share/man/man8/epolld.8.gz -a -f /usr/share/man/man5/epolld.yaml.5.gz
 log "info: $(ct systemd-analyze security epolld.service 2>/dev/null | tail -n 1 || true)"
+log "info: the daemon's $(ct grep 'open files' "/proc/$(main_pid)/limits" | tr -s ' ' || true) (LimitNOFILE=65536, clamped here)"
 
 # ---------------------------------------------------------------------------
 port=$(ct python3 /opt/payload/client.py echo 2003 hello || true)
