@@ -115,6 +115,7 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
     }
     const auto count = static_cast<std::size_t>(received);
     drained_ = count < wanted;
+    received_any_ = true;
     budget -= count;
     if (lingering_) continue;  // discarded; and no progress, so the deadline holds
     made_progress_ = true;

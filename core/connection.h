@@ -56,6 +56,8 @@ class Connection : public TimerWheel::Entry {
 
   // Graceful shutdown: no new requests. Returns false when it can close now.
   bool beginShutdown();
+  bool shuttingDown() const { return shutting_down_; }
+  bool receivedAny() const { return received_any_; }
 
   // The events it waits for now: EPOLLIN while it wants input, EPOLLOUT while
   // output is pending. Never empty for a connection that is still open.
@@ -101,6 +103,7 @@ class Connection : public TimerWheel::Entry {
   bool failed_ = false;          // the socket reported an error: close at once
   bool made_progress_ = false;
   bool drained_ = false;         // the last read found the socket empty
+  bool received_any_ = false;
   bool lingering_ = false;       // our side is shut down; input is read and dropped
   std::chrono::steady_clock::time_point linger_deadline_{};
 };

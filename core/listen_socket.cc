@@ -20,16 +20,19 @@ std::string describe(const config::Listener& listener) {
 
 }  // namespace
 
-UniqueFd InheritedSockets::take(const SocketAddress& address) {
-  for (auto it = fds_.begin(); it != fds_.end(); ++it) {
-    const auto bound = SocketAddress::ofLocalEnd(it->get());
-    if (bound && *bound == address) {
-      UniqueFd fd = std::move(*it);
-      fds_.erase(it);
-      return fd;
+InheritedSockets::Socket InheritedSockets::take(const SocketAddress& address) {
+  Socket chosen;
+  std::vector<Socket> rest;
+  for (Socket& socket : sockets_) {
+    const auto bound = SocketAddress::ofLocalEnd(socket.fd.get());
+    if (!bound || !(*bound == address)) {
+      rest.push_back(std::move(socket));
+    } else if (!chosen.fd || (socket.from_socket_unit && !chosen.from_socket_unit)) {
+      chosen = std::move(socket);  // a copy it replaces is closed here
     }
   }
-  return {};
+  sockets_ = std::move(rest);
+  return chosen;
 }
 
 std::string ListenSocket::name() const { return address.toString() + " (" + config.protocol + ")"; }
@@ -57,7 +60,11 @@ ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets
     errno = EINVAL;
     return fail("address");
   }
-  if (address->port() != 0) result.fd = inherited.take(*address);
+  if (address->port() != 0) {
+    InheritedSockets::Socket taken = inherited.take(*address);
+    result.fd = std::move(taken.fd);
+    result.from_socket_unit = taken.from_socket_unit;
+  }
   if (result.fd) {
     // systemd sets only FD_CLOEXEC on what it passes; the acceptor needs
     // O_NONBLOCK to accept until EAGAIN.

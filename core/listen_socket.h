@@ -22,6 +22,8 @@ struct ListenSocket {
   // Names the listener across reloads; its connections carry it, so a reload
   // can hand them the listener's new protocol options.
   std::uint32_t id = 0;
+  // Passed by a systemd socket unit, which keeps it across restarts itself.
+  bool from_socket_unit = false;
 
   // "0.0.0.0:2003 (echo)", as log lines and errors name a listener.
   std::string name() const;
@@ -31,14 +33,20 @@ struct ListenSocket {
 // store), waiting to be claimed by the configured listener they are bound to.
 class InheritedSockets {
  public:
-  void add(UniqueFd fd) { fds_.push_back(std::move(fd)); }
-  // The socket bound to `address`, removed from the pool; invalid if none.
-  UniqueFd take(const SocketAddress& address);
+  struct Socket {
+    UniqueFd fd;
+    bool from_socket_unit = false;  // else from the fd store
+  };
+
+  void add(UniqueFd fd, bool from_socket_unit) { sockets_.push_back({std::move(fd), from_socket_unit}); }
+  // The socket bound to `address`, removed from the pool; invalid if none. A
+  // socket unit's copy wins over the fd store's; the other copies are closed.
+  Socket take(const SocketAddress& address);
   // What no listener has claimed.
-  std::vector<UniqueFd> takeRest() { return std::exchange(fds_, {}); }
+  std::vector<Socket> takeRest() { return std::exchange(sockets_, {}); }
 
  private:
-  std::vector<UniqueFd> fds_;
+  std::vector<Socket> sockets_;
 };
 
 // Takes the listener's socket from `inherited`, or opens, binds and listens.

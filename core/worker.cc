@@ -21,6 +21,8 @@ constexpr std::size_t kWheelSlots = 1024;        // one turn = 102.4 s
 constexpr std::size_t kInputScratchBytes = 64 * 1024;
 constexpr std::size_t kReadBudget = 256 * 1024;  // per event, then the others get a turn
 constexpr int kMaxEvents = 256;
+// How long a graceful stop waits for a just-accepted connection's first byte.
+constexpr std::chrono::milliseconds kFirstRequestGrace{1000};
 
 // epoll data tags of the loop's own fds; connections are tagged with their
 // address, which is never this small.
@@ -163,17 +165,32 @@ void Worker::beginShutdown(Clock::time_point deadline) {
   assertOwnThread();
   shutting_down_ = true;
   shutdown_deadline_ = deadline;
-  // Iterate over a copy: closing reorders the list.
+  grace_end_ = std::min(Clock::now() + kFirstRequestGrace, deadline);
+  // Iterate over a copy: closing reorders the list. Input already waiting is
+  // read first: a request the client has sent is a request to finish.
+  for (Connection* connection : openConnections()) {
+    onConnectionEvent(*connection, EPOLLIN);
+    if (!connection->closed) windDown(*connection, false);
+  }
+}
+
+// A connection that has not sent its first byte yet was accepted moments ago:
+// its request is most likely on the way (a client connecting just as a restart
+// begins), so it is not counted idle until the grace period ends.
+void Worker::windDown(Connection& connection, bool grace_over) {
+  if (connection.shuttingDown() || (!connection.receivedAny() && !grace_over)) return;
+  if (connection.beginShutdown()) {
+    rearm(connection);
+  } else {
+    close(connection);
+  }
+}
+
+std::vector<Connection*> Worker::openConnections() const {
   std::vector<Connection*> open;
   open.reserve(connections_.size());
-  for (auto& connection : connections_) open.push_back(connection.get());
-  for (Connection* connection : open) {
-    if (connection->beginShutdown()) {
-      rearm(*connection);
-    } else {
-      close(*connection);
-    }
-  }
+  for (const auto& connection : connections_) open.push_back(connection.get());
+  return open;
 }
 
 void Worker::onTick() {
@@ -189,6 +206,9 @@ void Worker::onTick() {
     spdlog::debug("{} timed out, closing", connection.fd());
     close(connection);
   });
+  if (shutting_down_ && now >= grace_end_) {
+    for (Connection* connection : openConnections()) windDown(*connection, true);
+  }
   if (shutting_down_ && now >= shutdown_deadline_) {
     while (!connections_.empty()) close(*connections_.back());
   }
@@ -203,6 +223,12 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
   if (!open) {
     close(connection);
     return;
+  }
+  if (shutting_down_ && !connection.shuttingDown() && connection.receivedAny()) {
+    if (!connection.beginShutdown()) {
+      close(connection);
+      return;
+    }
   }
   if (connection.madeProgress() || connection.deadline()) scheduleTimeout(connection);
   rearm(connection);

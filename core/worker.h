@@ -93,6 +93,8 @@ class Worker {
   void adopt(NewConnection& message);
   void beginShutdown(std::chrono::steady_clock::time_point deadline);
   void replaceProtocols(const ReplaceProtocols& replace);
+  void windDown(Connection& connection, bool grace_over);
+  std::vector<Connection*> openConnections() const;
   void onTick();
   void onConnectionEvent(Connection& connection, std::uint32_t events);
   void scheduleTimeout(Connection& connection);
@@ -118,6 +120,7 @@ class Worker {
   Buffer output_scratch_;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
+  std::chrono::steady_clock::time_point grace_end_{};
   std::atomic<std::uint64_t> heartbeat_{0};
   std::atomic<std::uint64_t> requests_{0};
   std::thread thread_;

@@ -1,6 +1,7 @@
 #include "daemon/supervisor.h"
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -22,6 +23,27 @@ constexpr int kExitFailure = 1;
 constexpr std::chrono::seconds kStatusPeriod{5};
 constexpr std::chrono::seconds kHousekeepingPeriod{1};
 
+// Descriptors besides client connections: listeners, each thread's epoll,
+// eventfd and timerfd, the log file, files being sent.
+constexpr rlim_t kReservedDescriptors = 64;
+
+// Raises the soft descriptor limit to the hard one, and says so when
+// max_connections cannot be reached under it: accept4 would then fail with
+// EMFILE first (handled, but every connection past the limit waits).
+void checkDescriptorLimit(std::size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised{limit.rlim_max, limit.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && max_connections + kReservedDescriptors > limit.rlim_cur) {
+    spdlog::warn("max_connections is {} but the open-files limit is {}: raise LimitNOFILE= (ulimit -n) or lower "
+                 "max_connections",
+                 max_connections, limit.rlim_cur);
+  }
+}
+
 }  // namespace
 
 Supervisor::Supervisor(ConfigSource source, SignalFd& signals)
@@ -29,6 +51,7 @@ Supervisor::Supervisor(ConfigSource source, SignalFd& signals)
 
 int Supervisor::run(const config::Config& config) {
   systemd_.emplace(inherited_);
+  checkDescriptorLimit(config.max_connections);
   try {
     ListenerEvents events;
     events.opened = [this](const ListenSocket& listener) { systemd_->storeListener(listener); };
@@ -41,11 +64,11 @@ int Supervisor::run(const config::Config& config) {
     if (config.log.console_level > config::LogLevel::kError) std::fprintf(stderr, "epolld: %s\n", e.what());
     return kExitFailure;
   }
-  for (UniqueFd& unclaimed : inherited_.takeRest()) {
-    const auto address = SocketAddress::ofLocalEnd(unclaimed.get());
+  for (InheritedSockets::Socket& unclaimed : inherited_.takeRest()) {
+    const auto address = SocketAddress::ofLocalEnd(unclaimed.fd.get());
     spdlog::warn("systemd passed a socket on {} that no listener is configured for; closing it",
                  address ? address->toString() : "an unknown address");
-    systemd_->forgetListener(address.value_or(SocketAddress{}));
+    if (address && !unclaimed.from_socket_unit) systemd_->forgetListener(*address);
   }
   server_->start();
   last_status_ = Clock::now();
