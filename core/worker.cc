@@ -131,13 +131,20 @@ void Worker::adopt(NewConnection& message) {
     close(connection);
     return;
   }
+  // A client usually sends right after connecting, so its first bytes are
+  // often here already: read them before registering. That saves an epoll
+  // round, and a connection answered and closed at once (HTTP with
+  // Connection: close) never enters epoll at all. Registering comes last, for
+  // exactly what the connection now waits for, like every re-arm.
+  if (!handleOrClose(connection, EPOLLIN)) return;
+  const std::uint32_t wanted = connection.interest(ioContext());
   const std::uint32_t mode = settings_.trigger == config::Trigger::kEdge ? EPOLLET | EPOLLONESHOT : 0;
-  if (!poller_.add(connection.fd(), EPOLLIN | EPOLLRDHUP | mode, reinterpret_cast<std::uint64_t>(&connection))) {
+  if (!poller_.add(connection.fd(), wanted | mode, reinterpret_cast<std::uint64_t>(&connection))) {
     spdlog::error("worker {}: epoll_ctl(ADD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
     close(connection);
     return;
   }
-  connection.registered_events = EPOLLIN | EPOLLRDHUP;
+  connection.registered_events = wanted;
   scheduleTimeout(connection);
 }
 
@@ -215,15 +222,22 @@ void Worker::onTick() {
   rearmLoopFd(timer_fd_.get(), kTimerTag);
 }
 
-void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
-  assertOwnThread();
-  IoContext io{{input_scratch_.get(), kInputScratchBytes}, output_scratch_, settings_.buffer_limit, kReadBudget};
+IoContext Worker::ioContext() {
+  return IoContext{{input_scratch_.get(), kInputScratchBytes}, output_scratch_, settings_.buffer_limit, kReadBudget};
+}
+
+// Lets the connection handle `events`; closes it and returns false when it is done.
+bool Worker::handleOrClose(Connection& connection, std::uint32_t events) {
+  IoContext io = ioContext();
   const bool open = connection.handle(events, io);
   if (io.requests_served > 0) requests_.fetch_add(io.requests_served, std::memory_order_relaxed);
-  if (!open) {
-    close(connection);
-    return;
-  }
+  if (!open) close(connection);
+  return open;
+}
+
+void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
+  assertOwnThread();
+  if (!handleOrClose(connection, events)) return;
   if (shutting_down_ && !connection.shuttingDown() && connection.receivedAny()) {
     if (!connection.beginShutdown()) {
       close(connection);
@@ -236,8 +250,7 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
 
 // The last step of handling a connection: after this, its next event may fire.
 void Worker::rearm(Connection& connection) {
-  IoContext io{{}, output_scratch_, settings_.buffer_limit, 0};
-  const std::uint32_t wanted = connection.interest(io);
+  const std::uint32_t wanted = connection.interest(ioContext());
   const bool edge = settings_.trigger == config::Trigger::kEdge;
   // Level-triggered registrations persist: only a change costs a syscall.
   if (!edge && wanted == connection.registered_events) return;

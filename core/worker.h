@@ -97,6 +97,8 @@ class Worker {
   std::vector<Connection*> openConnections() const;
   void onTick();
   void onConnectionEvent(Connection& connection, std::uint32_t events);
+  bool handleOrClose(Connection& connection, std::uint32_t events);
+  IoContext ioContext();
   void scheduleTimeout(Connection& connection);
   void rearm(Connection& connection);
   void rearmLoopFd(int fd, std::uint64_t tag);
