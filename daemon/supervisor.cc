@@ -72,6 +72,7 @@ int Supervisor::run(const config::Config& config) {
   }
   server_->start();
   last_status_ = Clock::now();
+  spdlog::info("ready: {}", statusLine(0));
   systemd_->ready(statusLine(0));
 
   for (bool running = true; running;) {

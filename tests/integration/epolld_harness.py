@@ -140,8 +140,9 @@ class Daemon:
                                         env=self.env, stdout=subprocess.DEVNULL, stderr=self.stderr,
                                         preexec_fn=limit_fds)
         if self.expect_listeners:
-            wait_until(lambda: self.process.poll() is not None or
-                       len(self.listening()) >= self.expect_listeners, 20, message="the listeners")
+            # "ready" comes once every listener is bound and every thread runs.
+            wait_until(lambda: self.process.poll() is not None or " - INFO - ready: " in self.stderr_text(), 20,
+                       message="the daemon to be ready")
             if self.process.poll() is not None:
                 raise AssertionError(f"epolld exited with {self.process.returncode}: {self.stderr_text()}")
             self.ports = [port for _, port, _ in self.listening()]
