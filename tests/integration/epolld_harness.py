@@ -241,6 +241,16 @@ def echo_round_trip(sock, payload):
     return bytes(received)
 
 
+def read_until_closed(sock, chunk_size=1 << 20):
+    """Everything the peer sends until it closes its side."""
+    received = bytearray()
+    while True:
+        chunk = sock.recv(chunk_size)
+        if not chunk:
+            return bytes(received)
+        received.extend(chunk)
+
+
 def free_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.bind((host, 0))

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, cpu_seconds, echo_round_trip, open_fds, wait_until  # noqa: E402
+from epolld_harness import SLOWDOWN, Daemon, cpu_seconds, echo_round_trip, open_fds, read_until_closed, wait_until  # noqa: E402
 from epolld_probe import started_baseline  # noqa: E402
 
 MAX = 2
@@ -65,12 +65,7 @@ def leave_by_reset(sock):
 def leave_by_half_close(sock):
     sock.sendall(b"last words")
     sock.shutdown(socket.SHUT_WR)
-    received = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        received += chunk
+    received = read_until_closed(sock)
     assert received == b"last words", received
     sock.close()
 

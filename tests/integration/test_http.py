@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, listener, open_fds, wait_until  # noqa: E402
+from epolld_harness import SLOWDOWN, Daemon, listener, open_fds, read_until_closed, wait_until  # noqa: E402
 
 HELLO = b"Hello, World!"
 
@@ -321,12 +321,7 @@ class StaticFiles(unittest.TestCase):
                      b"/one.bin%00.html", b"/escape", b"/dir/%2e%2e/%2e%2e/" + os.path.basename(self.outside.name).encode()):
             with self.daemon.connect() as sock:
                 sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = read_until_closed(sock)
             status = int(data.split()[1])
             self.assertIn(status, (400, 403, 404), path)
             self.assertNotIn(b"SECRET-MARKER", data)
