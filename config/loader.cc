@@ -170,7 +170,10 @@ Config parse(std::string_view yaml_text, const std::string& source_name, std::sp
     failAt(source_name, e.mark, e.msg);
   }
   if (documents.empty() || documents.front().IsNull()) {
-    failAt(source_name, YAML::Mark::null_mark(), "the configuration is empty; expected a map of settings");
+    // SPEC.md wants FILE:LINE:COLUMN for every error: an empty file is wrong from its start.
+    YAML::Mark start;
+    start.pos = start.line = start.column = 0;
+    failAt(source_name, start, "the configuration is empty; expected a map of settings");
   }
   if (documents.size() > 1) failAt(source_name, documents[1].Mark(), "expected one YAML document, found a second");
   const YAML::Node& root = documents.front();

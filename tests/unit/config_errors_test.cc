@@ -207,8 +207,8 @@ TEST(ConfigErrors, ListenersAreRequired) {
 }
 
 TEST(ConfigErrors, EmptyOrNonMapDocumentIsRejected) {
-  EXPECT_EQ(errorOf(""), "test.yaml: the configuration is empty; expected a map of settings");
-  EXPECT_EQ(errorOf("# only a comment\n"), "test.yaml: the configuration is empty; expected a map of settings");
+  EXPECT_EQ(errorOf(""), "test.yaml:1:1: the configuration is empty; expected a map of settings");
+  EXPECT_EQ(errorOf("# only a comment\n"), "test.yaml:1:1: the configuration is empty; expected a map of settings");
   EXPECT_EQ(errorOf("just text\n"),
             "test.yaml:1:1: expected a map with keys workers, trigger, max_connections, idle_timeout, "
             "shutdown_timeout, output_buffer_limit, log, listeners, got 'just text'");
