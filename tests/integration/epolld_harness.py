@@ -135,7 +135,9 @@ class Daemon:
             if limit:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
-        self.stderr = open(os.path.join(self.dir, "stderr"), "w+")
+        # O_APPEND: the daemon shares this open file, offset included, and
+        # reading it seeks; appends land at the end whatever the offset.
+        self.stderr = open(os.path.join(self.dir, "stderr"), "a+")
         self.process = subprocess.Popen([BINARY, "--config", self.config_path] + self.args, cwd=self.dir,
                                         env=self.env, stdout=subprocess.DEVNULL, stderr=self.stderr,
                                         preexec_fn=limit_fds)

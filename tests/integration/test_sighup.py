@@ -1,0 +1,134 @@
+"""SIGHUP reload on the host: listeners added, changed and removed while
+connections stay open; a bad file is not applied; log levels change."""
+
+import http.client
+import os
+import signal
+import socket
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from epolld_harness import SLOWDOWN, Daemon, echo_round_trip, free_port, wait_until  # noqa: E402
+
+
+def fixed(protocol, port, **http):
+    entry = {"address": "127.0.0.1", "port": port, "protocol": protocol}
+    if http:
+        entry["http"] = http
+    return entry
+
+
+def get(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOWDOWN)
+    conn.request("GET", "/")
+    body = conn.getresponse().read()
+    conn.close()
+    return body
+
+
+class Reload(unittest.TestCase):
+    def reload(self, d, config):
+        """Writes `config` (built from d.config, so the log stays where it is) and reloads."""
+        # stderr carries INFO whatever file_level the reload sets.
+        def finished():
+            return d.stderr_text().count("reloaded:") + d.stderr_text().count("reload failed")
+
+        before = finished()
+        d.write_config(config)
+        d.send_signal(signal.SIGHUP)
+        wait_until(lambda: finished() > before, message="the reload to finish")
+
+    def test_listeners_come_and_go_while_connections_stay(self):
+        echo_port, http_port, new_port = free_port(), free_port(), free_port()
+        config = {"workers": 2, "listeners": [fixed("echo", echo_port), fixed("http", http_port, body="old")]}
+        with Daemon(config) as d:
+            echo = d.connect(echo_port)
+            keep_alive = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10 * SLOWDOWN)
+            keep_alive.request("GET", "/")
+            self.assertEqual(keep_alive.getresponse().read(), b"old")
+            self.assertEqual(echo_round_trip(echo, b"before"), b"before")
+
+            # Add a listener, change the body, remove the echo listener.
+            self.reload(d, dict(d.config, listeners=[fixed("http", http_port, body="new"), fixed("echo", new_port)]))
+            self.assertIn("stopped listening on 127.0.0.1:%d" % echo_port, d.log_text())
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", echo_port), timeout=2).close()
+            self.assertEqual(echo_round_trip(echo, b"after"), b"after", "an open connection outlives its listener")
+            with d.connect(new_port) as added:
+                self.assertEqual(echo_round_trip(added, b"added"), b"added")
+            self.assertEqual(get(http_port), b"new")
+            keep_alive.request("GET", "/")
+            self.assertEqual(keep_alive.getresponse().read(), b"new", "the next request on an open connection")
+            keep_alive.close()
+            echo.close()
+            self.assertEqual(d.stop(), 0)
+
+    def test_streaming_client_and_connecting_clients_survive_reloads(self):
+        port = free_port()
+        config = {"workers": 2, "listeners": [fixed("echo", port)]}
+        with Daemon(config) as d:
+            stream = d.connect(port)
+            failures = []
+            stop = threading.Event()
+
+            def connect_in_a_loop():
+                while not stop.is_set():
+                    try:
+                        with socket.create_connection(("127.0.0.1", port), timeout=5 * SLOWDOWN) as sock:
+                            if echo_round_trip(sock, b"hi") != b"hi":
+                                failures.append("wrong echo")
+                    except OSError as e:
+                        failures.append(repr(e))
+
+            connector = threading.Thread(target=connect_in_a_loop)
+            connector.start()
+            for round_number in range(5):
+                payload = os.urandom(256 * 1024)
+                self.assertEqual(echo_round_trip(stream, payload), payload)
+                self.reload(d, dict(d.config, idle_timeout=f"{30 + round_number}s"))
+            stop.set()
+            connector.join()
+            self.assertEqual(failures, [])
+            self.assertEqual(echo_round_trip(stream, b"end"), b"end")
+            stream.close()
+
+    def test_bad_file_is_not_applied(self):
+        port = free_port()
+        with Daemon({"listeners": [fixed("echo", port)]}) as d:
+            with open(d.config_path, "a") as config:
+                config.write("colour: blue\n")
+            line = sum(1 for _ in open(d.config_path))
+            d.send_signal(signal.SIGHUP)
+            error = d.wait_for_log(r"ERROR - reload failed, keeping the running configuration: .*:(\d+):\d+: .*colour")
+            self.assertEqual(int(error.group(1)), line)
+            with d.connect(port) as sock:
+                self.assertEqual(echo_round_trip(sock, b"still"), b"still")
+
+    def test_log_level_changes_and_restart_only_keys_warn(self):
+        port = free_port()
+        config = {"workers": 1, "listeners": [fixed("echo", port)]}
+        with Daemon(config) as d:
+            self.reload(d, dict(d.config, workers=3, log=dict(d.config["log"], file_level="warning")))
+            self.assertIn("WARNING - workers: changing it needs a restart; keeping 1", d.log_text())
+            lines = len(d.log_lines())
+            with d.connect(port) as sock:
+                echo_round_trip(sock, b"quiet")
+            with d.connect(port) as sock:  # a second connection: the first one's close line had time to come
+                echo_round_trip(sock, b"quiet")
+            self.assertNotIn("DEBUG", "\n".join(d.log_lines()[lines:]))
+
+    def test_burst_of_hups_is_survived(self):
+        port = free_port()
+        with Daemon({"listeners": [fixed("echo", port)]}) as d:
+            for _ in range(10):
+                d.send_signal(signal.SIGHUP)
+            d.wait_for_log("reloaded:")
+            with d.connect(port) as sock:
+                self.assertEqual(echo_round_trip(sock, b"alive"), b"alive")
+            self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
