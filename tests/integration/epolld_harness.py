@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -199,7 +200,12 @@ class Daemon:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            return self.process.wait(timeout * SLOWDOWN)
+            status = self.process.wait(timeout * SLOWDOWN)
+            if status > 0:
+                # A sanitizer report (exit 66 from TSan, say) is in stderr,
+                # which goes with the temp dir: show it with the failure.
+                print(f"epolld exited with {status}; its stderr:\n{self.stderr_text()}", file=sys.stderr)
+            return status
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
