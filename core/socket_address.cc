@@ -48,8 +48,13 @@ std::uint16_t SocketAddress::port() const {
 }
 
 std::string SocketAddress::toString() const {
-  const std::string host = family() == AF_INET6 ? "[" + ip() + "]" : ip();
-  return host + ":" + std::to_string(port());
+  std::string text;
+  if (family() == AF_INET6) text += '[';
+  text += ip();
+  if (family() == AF_INET6) text += ']';
+  text += ':';
+  text += std::to_string(port());
+  return text;
 }
 
 bool SocketAddress::operator==(const SocketAddress& other) const {
