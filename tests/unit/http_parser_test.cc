@@ -102,6 +102,10 @@ std::vector<Case> cases() {
       {"RejectsTabAsSeparator", request("GET\t/ HTTP/1.1", {"Host: a"}), 400},
       {"RejectsLeadingSpaceBeforeMethod", request(" GET / HTTP/1.1", {"Host: a"}), 400},
       {"RejectsNonTokenMethod", request("G(T / HTTP/1.1", {"Host: a"}), 400},
+      {"RejectsNonTokenMethodEvenWhenTheLineIsTooLong", request("G(T " + requestLineOf(64), {"Host: a"}), 400},
+      {"RejectsRequestLineWithoutSpaces", "GET\r\n\r\n", 400},
+      {"RejectsCrInsideMethod", request("GE\rT / HTTP/1.1", {"Host: a"}), 400},
+      {"RejectsTlsClientHello", std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11), 400},
       {"RejectsLowercaseVersion", request("GET / http/1.1", {"Host: a"}), 400},
       {"RejectsVersionWithoutMinor", request("GET / HTTP/1", {"Host: a"}), 400},
       {"RejectsVersionWithTwoDigitMajor", request("GET / HTTP/11.1", {"Host: a"}), 400},
@@ -409,6 +413,17 @@ TEST(HttpParser, RejectsOverlongRequestLineBeforeItEnds) {
   EXPECT_EQ(parser.feed("GET /" + std::string(59, 'a')).event, Event::kNeedMore);
   EXPECT_EQ(parser.feed("GET /" + std::string(60, 'a')).event, Event::kError);
   EXPECT_EQ(parser.error().status, 414);
+}
+
+TEST(HttpParser, RejectsNonTokenMethodBeforeTheLineEnds) {
+  for (const std::string_view waits : {"G", "GET", "GET\r", "GET /"}) {
+    RequestParser parser(testLimits());
+    EXPECT_EQ(parser.feed(waits).event, Event::kNeedMore) << waits;
+  }
+  RequestParser parser(testLimits());
+  EXPECT_EQ(parser.feed("\x16\x03\x01").event, Event::kError);
+  EXPECT_EQ(parser.error().status, 400);
+  EXPECT_EQ(parser.error().reason, "invalid method");
 }
 
 TEST(HttpParser, RejectsOverlargeHeadBeforeItEnds) {

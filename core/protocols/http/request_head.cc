@@ -135,6 +135,9 @@ std::optional<Error> parseTarget(Request& request) {
 // RFC 9112 §3: method SP request-target SP HTTP-version, one SP each; no
 // parsing on other whitespace, which §3 allows but does not require.
 std::optional<Error> parseRequestLine(std::string_view line, Request& request) {
+  if (auto error = checkMethod(line)) {
+    return error;
+  }
   const std::size_t first_space = line.find(' ');
   const std::size_t second_space =
       first_space == std::string_view::npos ? first_space : line.find(' ', first_space + 1);
@@ -144,9 +147,6 @@ std::optional<Error> parseRequestLine(std::string_view line, Request& request) {
   request.method = line.substr(0, first_space);
   request.target = line.substr(first_space + 1, second_space - first_space - 1);
   const std::string_view version = line.substr(second_space + 1);
-  if (!isToken(request.method)) {
-    return kBadMethod;
-  }
   if (request.target.empty()) {
     return kBadTarget;
   }
@@ -232,6 +232,16 @@ std::optional<Error> interpretFields(Request& request) {
 }  // namespace
 
 // RFC 9112 §5: field-name ":" OWS field-value OWS, a line without its CRLF.
+std::optional<Error> checkMethod(std::string_view line) {
+  const std::size_t space = line.find(' ');
+  const std::string_view method = line.substr(0, space);
+  const bool whole = space != std::string_view::npos;
+  if ((whole || !method.empty()) && !isToken(method)) {
+    return kBadMethod;
+  }
+  return std::nullopt;
+}
+
 std::optional<Error> parseFieldLine(std::string_view line, Header& field) {
   // RFC 9112 §5.2 has a server reject obs-fold; §2.2 whitespace between the
   // start-line and the first field. Both are a line starting with SP or HTAB.

@@ -23,6 +23,11 @@ inline constexpr int kVersionNotSupported = 505;
 // point into `head`.
 std::optional<Error> parseHead(std::string_view head, Request& request);
 
+// RFC 9110 §9.1: the method is a token. `line` is the request line without
+// its line end, or as much of it as has arrived (then without a trailing CR):
+// a method that has begun and is not a token is refused before the line ends.
+std::optional<Error> checkMethod(std::string_view line);
+
 // RFC 9112 §5: one field line, without its CRLF; trailer lines alike (§7.1.2).
 std::optional<Error> parseFieldLine(std::string_view line, Header& field);
 

@@ -140,15 +140,30 @@ std::optional<Error> RequestParser::admitFieldLine(std::size_t section_bytes,
   return checkLineEnd(line);
 }
 
+// The request line, whole or as far as it has arrived, checked alike either
+// way so that split input fails as whole input does. The method is checked
+// first, so a client speaking another protocol (a TLS hello, say) gets its 400
+// at once, not when the line limit or header_timeout runs out. RFC 9112 §3: a
+// request-target longer than the server will parse gets 414; the limit is on
+// the whole line, which is nearly all target.
+std::optional<Error> RequestParser::checkRequestLine(std::string_view line) const {
+  const std::size_t length = lengthWithoutEol(line);
+  if (auto error = checkMethod(line.substr(0, length))) {
+    return error;
+  }
+  if (length > limits_.max_request_line) {
+    return kRequestLineTooLong;
+  }
+  return std::nullopt;
+}
+
 // Scans the head line by line for its limits and its end, then parses it whole.
 RequestParser::Step RequestParser::readHead(std::string_view input) {
   for (std::string_view line; !(line = scanner_.next(input)).empty();) {
     const std::size_t line_end = scanner_.lineStart();
     if (fields_begin_ == 0) {
-      // RFC 9112 §3: a request-target longer than the server will parse gets
-      // 414. The limit is on the whole line, which is nearly all target.
-      if (lengthWithoutEol(line) > limits_.max_request_line) {
-        return fail(kRequestLineTooLong);
+      if (auto error = checkRequestLine(line)) {
+        return fail(*error);
       }
       if (auto error = checkLineEnd(line)) {
         return fail(*error);
@@ -174,11 +189,12 @@ RequestParser::Step RequestParser::readHead(std::string_view input) {
       return {head.size(), Event::kHead, {}};
     }
   }
-  const bool too_long = fields_begin_ == 0
-      ? lengthWithoutEol(input.substr(scanner_.lineStart())) > limits_.max_request_line
-      : input.size() - fields_begin_ > limits_.max_header_bytes;
-  if (too_long) {
-    return fail(fields_begin_ == 0 ? kRequestLineTooLong : kFieldSectionTooLarge);
+  if (fields_begin_ == 0) {
+    if (auto error = checkRequestLine(input.substr(scanner_.lineStart()))) {
+      return fail(*error);
+    }
+  } else if (input.size() - fields_begin_ > limits_.max_header_bytes) {
+    return fail(kFieldSectionTooLarge);
   }
   return needMore();
 }

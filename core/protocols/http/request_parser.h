@@ -119,6 +119,7 @@ class RequestParser {
   Step endMessage();
   Step fail(const Error& error);
 
+  std::optional<Error> checkRequestLine(std::string_view line) const;
   std::optional<Error> admitFieldLine(std::size_t section_bytes, std::string_view line);
 
   ParserLimits limits_;

@@ -1,0 +1,147 @@
+"""Differential test: the raw requests of http_corpus.py go to epolld and to a
+real nginx (scripts/install-deps test installs nginx-light; it is started here
+on a free loopback port, the way scripts/bench runs it). For each request both
+must answer with the same sequence of status classes (2xx, 4xx, ...), except
+the deliberate differences that the README lists, which must still differ
+exactly as listed, so the table cannot go stale."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from epolld_harness import SLOWDOWN, Daemon, free_port, listener, wait_until  # noqa: E402
+from http_corpus import CASES, DELIBERATE  # noqa: E402
+
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+
+
+def exchange(port, request):
+    """Sends request, half-closes, and reads until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10 * SLOWDOWN) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                # A server may reset after answering while input is unread.
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def status_classes(data, head):
+    """The final responses' status classes in order ("2", "4", ...); 1xx
+    interim responses are skipped. A truncated response counts as one."""
+    classes = []
+    while data:
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or not data.startswith(b"HTTP/1."):
+            raise AssertionError(f"not an HTTP response: {data[:80]!r}")
+        lines = data[:end].decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        data = data[end + 4:]
+        if 100 <= status < 200:
+            continue
+        classes.append(str(status // 100))
+        fields = dict((name.strip().lower(), value.strip())
+                      for name, value in (line.split(":", 1) for line in lines[1:]))
+        if head or status in (204, 304):
+            continue
+        if "content-length" not in fields:
+            break  # delimited by the close: the rest is this body
+        data = data[int(fields["content-length"]):]
+    return ",".join(classes) or "closed"
+
+
+class Nginx:
+    """nginx with one process, `return 200 "Hello, World!"`, its defaults
+    otherwise (1 MiB bodies, 8 KiB request lines and field lines)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="epolld-nginx-")
+        self.port = free_port()
+        config = os.path.join(self.dir, "nginx.conf")
+        with open(config, "w") as out:
+            out.write(f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {self.dir}; proxy_temp_path {self.dir}; fastcgi_temp_path {self.dir};
+  uwsgi_temp_path {self.dir}; scgi_temp_path {self.dir};
+  server {{ listen 127.0.0.1:{self.port}; location / {{ return 200 "Hello, World!"; }} }}
+}}
+""")
+        self.process = subprocess.Popen([NGINX, "-p", self.dir, "-c", config],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self.accepts, 10, message="nginx to listen")
+
+    def accepts(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"nginx exited with {self.process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except ConnectionRefusedError:
+            return False
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@unittest.skipUnless(NGINX, "nginx is not installed (scripts/install-deps test installs it)")
+class SameStatusClassAsNginx(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.nginx = Nginx()
+        try:
+            cls.daemon = Daemon({"workers": 1, "listeners": [listener("http")]}).start()
+        except BaseException:
+            cls.nginx.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.stop()
+        assert cls.daemon.stop() == 0
+        cls.daemon.__exit__(None, None, None)
+
+    def test_every_case_gets_the_same_status_classes_unless_listed_as_deliberate(self):
+        table = []
+        for case in CASES:
+            ours = status_classes(exchange(self.daemon.port, case.request), case.head)
+            theirs = status_classes(exchange(self.nginx.port, case.request), case.head)
+            table.append(f"{ours:>8} {theirs:>8}  {case.name} ({case.source})")
+            with self.subTest(case.name):
+                self.assertEqual((ours, theirs), DELIBERATE.get(case.name, (theirs, theirs)))
+        print("\n  epolld    nginx  request", *table, sep="\n  ", file=sys.stderr)
+        self.assertTrue(self.daemon.process.poll() is None, "epolld is still running")
+
+    def test_every_deliberate_difference_is_a_case_and_a_row_of_the_readme(self):
+        names = {case.name for case in CASES}
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")) as readme:
+            text = readme.read()
+        for name in DELIBERATE:
+            self.assertIn(name, names)
+            self.assertTrue(f"| {name} |" in text, f"README.md has no row for {name!r}")
+
+    def test_the_corpus_names_are_unique(self):
+        self.assertEqual(len({case.name for case in CASES}), len(CASES))
+
+
+if __name__ == "__main__":
+    unittest.main()
