@@ -1,7 +1,5 @@
 #include "core/acceptor.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 
@@ -138,6 +136,9 @@ void Acceptor::apply(ReplaceListeners& change) {
     }
     listener->config = kept->config;
     listener->protocol = std::move(kept->protocol);
+    if (!deferAcceptIfClientSpeaksFirst(*listener)) {  // its protocol may have changed
+      spdlog::error("setsockopt(TCP_DEFER_ACCEPT) on {}: {}", listener->name(), std::strerror(errno));
+    }
     next.push_back(std::move(listener));
   }
   for (ListenSocket& added : change.added) {
@@ -205,11 +206,6 @@ bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer) {
     return false;
   }
   open_connections_.fetch_add(1, std::memory_order_relaxed);
-  // Replies are written whole, so Nagle would only delay them.
-  const int on = 1;
-  if (setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
-    spdlog::debug("{} setsockopt(TCP_NODELAY): {}", client.get(), std::strerror(errno));
-  }
   // ip() formats a string: only pay for it when the line is wanted.
   if (spdlog::should_log(spdlog::level::debug)) {
     spdlog::debug("accept connection from {}, {}, fd = {}", peer.ip(), peer.port(), client.get());

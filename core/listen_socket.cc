@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -71,24 +72,41 @@ ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets
     const int flags = fcntl(result.fd.get(), F_GETFL);
     if (flags < 0 || fcntl(result.fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) return fail("fcntl(O_NONBLOCK)");
     result.address = *address;
-    return result;
+  } else {
+    result.fd.reset(socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!result.fd) return fail("socket");
+    const int on = 1;
+    // SO_REUSEADDR: a restart must not wait for the old connections' TIME_WAIT.
+    if (setsockopt(result.fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
+      return fail("setsockopt(SO_REUSEADDR)");
+    }
+    // "::" means all IPv6 addresses only, so "0.0.0.0" can share the port.
+    if (address->family() == AF_INET6 &&
+        setsockopt(result.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+      return fail("setsockopt(IPV6_V6ONLY)");
+    }
+    if (bind(result.fd.get(), address->data(), address->length()) != 0) return fail("bind");
+    if (listen(result.fd.get(), SOMAXCONN) != 0) return fail("listen");
+    const auto bound = SocketAddress::ofLocalEnd(result.fd.get());
+    if (!bound) return fail("getsockname");
+    result.address = *bound;
   }
-  result.fd.reset(socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!result.fd) return fail("socket");
+  // Replies are written whole, so Nagle would only delay them. Set on the
+  // listener, TCP_NODELAY is copied into every socket accepted from it (Linux
+  // clones the listener's options), which saves a setsockopt per connection.
   const int on = 1;
-  // SO_REUSEADDR: a restart must not wait for the old connections' TIME_WAIT.
-  if (setsockopt(result.fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) return fail("setsockopt(SO_REUSEADDR)");
-  // "::" means all IPv6 addresses only, so "0.0.0.0" can share the port.
-  if (address->family() == AF_INET6 &&
-      setsockopt(result.fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
-    return fail("setsockopt(IPV6_V6ONLY)");
+  if (setsockopt(result.fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+    return fail("setsockopt(TCP_NODELAY)");
   }
-  if (bind(result.fd.get(), address->data(), address->length()) != 0) return fail("bind");
-  if (listen(result.fd.get(), SOMAXCONN) != 0) return fail("listen");
-  const auto bound = SocketAddress::ofLocalEnd(result.fd.get());
-  if (!bound) return fail("getsockname");
-  result.address = *bound;
+  if (!deferAcceptIfClientSpeaksFirst(result)) return fail("setsockopt(TCP_DEFER_ACCEPT)");
   return result;
+}
+
+bool deferAcceptIfClientSpeaksFirst(const ListenSocket& listener) {
+  // In seconds, which the kernel turns into SYN-ACK retransmissions: 1 is
+  // the first of them, at one second. 0 accepts at the handshake.
+  const int seconds = listener.protocol->clientSpeaksFirst() ? 1 : 0;
+  return setsockopt(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0;
 }
 
 }  // namespace epolld

@@ -49,6 +49,13 @@ class InheritedSockets {
   std::vector<Socket> sockets_;
 };
 
+// Lets the kernel hold new connections until their first bytes arrive when
+// the listener's protocol has the client speak first, or stops it. Holding is
+// bounded to about a second (nginx's `listen … deferred` takes the same): a
+// silent client is then accepted like any other and meets the protocol's own
+// timeouts. Returns false with errno set when setsockopt fails.
+bool deferAcceptIfClientSpeaksFirst(const ListenSocket& listener);
+
 // Takes the listener's socket from `inherited`, or opens, binds and listens.
 // On failure returns a socket without an fd and sets `error` to one line
 // naming the listener and the call that failed:

@@ -83,6 +83,12 @@ class Protocol {
  public:
   virtual ~Protocol() = default;
   virtual std::unique_ptr<Session> newSession() const = 0;
+  // True when a client always speaks first and a connection is of no use
+  // until it has (HTTP). Its listener then lets the kernel hold a new
+  // connection until its first bytes arrive (TCP_DEFER_ACCEPT), so the
+  // acceptor wakes once per request rather than once per handshake, and the
+  // worker finds the request already there.
+  virtual bool clientSpeaksFirst() const { return false; }
 };
 
 }  // namespace epolld

@@ -212,6 +212,35 @@ class HelloWorld(unittest.TestCase):
         self.assertGreater(elapsed, 0.9)
         self.assertLess(elapsed, 1 + 2 * SLOWDOWN)
 
+    def test_a_connection_is_accepted_once_its_request_arrives(self):
+        # TCP_DEFER_ACCEPT: the kernel holds a connection until its first bytes
+        # (or about a second), so one that speaks later is accepted later.
+        silent = self.daemon.connect()
+        connected = time.monotonic()
+        silent_port = silent.getsockname()[1]
+        with self.raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as other:
+            self.assertEqual(read_response(other)[0], 200)
+            other_port = other.getsockname()[1]
+        self.daemon.wait_for_log(rf"accept connection from 127\.0\.0\.1, {other_port},")
+        if time.monotonic() - connected < 0.5:  # well before the kernel's one second
+            self.assertNotIn(f"accept connection from 127.0.0.1, {silent_port},", self.daemon.log_text())
+        silent.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(read_response(silent)[0], 200)
+        self.daemon.wait_for_log(rf"accept connection from 127\.0\.0\.1, {silent_port},")
+        silent.close()
+
+    def test_a_silent_connection_is_accepted_and_meets_the_header_timeout(self):
+        with self.daemon.connect() as silent:
+            port = silent.getsockname()[1]
+            started = time.monotonic()
+            silent.settimeout(10 * SLOWDOWN)
+            self.assertTrue(closed(silent))
+            elapsed = time.monotonic() - started
+        # Held by the kernel for about a second, then header_timeout (1 s).
+        self.assertGreater(elapsed, 0.9)
+        self.assertLess(elapsed, 2 + 2 * SLOWDOWN)
+        self.daemon.wait_for_log(rf"accept connection from 127\.0\.0\.1, {port},")
+
     def test_idle_keep_alive_connection_is_closed(self):
         with self.raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
             read_response(sock)

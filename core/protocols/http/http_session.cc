@@ -40,6 +40,7 @@ class HttpProtocol final : public Protocol {
   }
 
   std::unique_ptr<Session> newSession() const override;
+  bool clientSpeaksFirst() const override { return true; }
 
   const config::HttpOptions& options() const { return options_; }
   const http::ParserLimits& limits() const { return limits_; }
