@@ -103,6 +103,8 @@ std::vector<Case> cases() {
       {"RejectsLeadingSpaceBeforeMethod", request(" GET / HTTP/1.1", {"Host: a"}), 400},
       {"RejectsNonTokenMethod", request("G(T / HTTP/1.1", {"Host: a"}), 400},
       {"RejectsNonTokenMethodEvenWhenTheLineIsTooLong", request("G(T " + requestLineOf(64), {"Host: a"}), 400},
+      {"RejectsOverlongLineWhoseMethodGoesBadOnlyPastTheLimit",
+       request("GET" + std::string(70, 'a') + "\x18 / HTTP/1.1", {"Host: a"}), 414},
       {"RejectsRequestLineWithoutSpaces", "GET\r\n\r\n", 400},
       {"RejectsCrInsideMethod", request("GE\rT / HTTP/1.1", {"Host: a"}), 400},
       {"RejectsTlsClientHello", std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11), 400},

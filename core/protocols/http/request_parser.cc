@@ -148,7 +148,9 @@ std::optional<Error> RequestParser::admitFieldLine(std::size_t section_bytes,
 // the whole line, which is nearly all target.
 std::optional<Error> RequestParser::checkRequestLine(std::string_view line) const {
   const std::size_t length = lengthWithoutEol(line);
-  if (auto error = checkMethod(line.substr(0, length))) {
+  // Only the bytes within the limit count: split input may pass the limit
+  // before a byte beyond it has arrived.
+  if (auto error = checkMethod(line.substr(0, std::min(length, limits_.max_request_line)))) {
     return error;
   }
   if (length > limits_.max_request_line) {
