@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/protocols/registry.h"
+
 namespace epolld {
 namespace {
 
@@ -69,6 +71,20 @@ TEST(ListenSocket, DefersAcceptOnlyWhereTheClientSpeaksFirst) {
   const ListenSocket echo = openListenSocket(listenerOn("127.0.0.1"), none, error);
   ASSERT_TRUE(echo.fd) << error;
   EXPECT_EQ(optionOf(echo.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
+}
+
+// A reload may give a kept listener another protocol (the acceptor applies it).
+TEST(ListenSocket, DeferralFollowsAChangeOfProtocol) {
+  InheritedSockets none;
+  std::string error;
+  ListenSocket listener = openListenSocket(listenerOn("127.0.0.1", "http"), none, error);
+  ASSERT_TRUE(listener.fd) << error;
+  listener.protocol = makeProtocol(listenerOn("127.0.0.1", "echo"));
+  ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
+  EXPECT_EQ(optionOf(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
+  listener.protocol = makeProtocol(listenerOn("127.0.0.1", "http"));
+  ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
+  EXPECT_GT(optionOf(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
 }
 
 TEST(ListenSocket, TakesAnInheritedSocketAndMakesItNonBlocking) {
