@@ -231,7 +231,6 @@ std::optional<Error> interpretFields(Request& request) {
 
 }  // namespace
 
-// RFC 9112 §5: field-name ":" OWS field-value OWS, a line without its CRLF.
 std::optional<Error> checkMethod(std::string_view line) {
   const std::size_t space = line.find(' ');
   const std::string_view method = line.substr(0, space);
@@ -242,6 +241,7 @@ std::optional<Error> checkMethod(std::string_view line) {
   return std::nullopt;
 }
 
+// RFC 9112 §5: field-name ":" OWS field-value OWS, a line without its CRLF.
 std::optional<Error> parseFieldLine(std::string_view line, Header& field) {
   // RFC 9112 §5.2 has a server reject obs-fold; §2.2 whitespace between the
   // start-line and the first field. Both are a line starting with SP or HTAB.
