@@ -39,6 +39,29 @@ def wait_until(predicate, timeout=10.0, interval=0.01, message="condition"):
         time.sleep(interval)
 
 
+def read_text(path):
+    """The file's text so far; empty while it does not exist."""
+    try:
+        with open(path, errors="replace") as text:
+            return text.read()
+    except FileNotFoundError:
+        return ""
+
+
+def connect_when_listening(port, process=None, host="127.0.0.1", timeout=10.0):
+    """A connection to `port` once something listens there. Fails at once if
+    `process`, the one expected to listen, exits meanwhile."""
+    def attempt():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            return socket.create_connection((host, port), timeout=2 * SLOWDOWN)
+        except ConnectionRefusedError:
+            return None
+
+    return wait_until(attempt, timeout, message=f"something to listen on port {port}")
+
+
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -89,8 +112,10 @@ def to_yaml(config, indent=0):
     return "\n".join(lines)
 
 
-def listener(protocol="echo", address="127.0.0.1", **options):
-    entry = {"address": address, "port": 0, "protocol": protocol}
+def listener(protocol="echo", address="127.0.0.1", port=0, **options):
+    """One entry of `listeners:`; options go under `http:`. Port 0 binds an
+    ephemeral port, which the daemon logs."""
+    entry = {"address": address, "port": port, "protocol": protocol}
     if options:
         entry["http"] = options
     return entry
@@ -167,11 +192,7 @@ class Daemon:
         return found
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as log:
-                return log.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log_path)
 
     def log_lines(self):
         return self.log_text().splitlines()

@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, free_port, listener, wait_until  # noqa: E402
+from epolld_harness import SLOWDOWN, SOURCE_DIR, Daemon, connect_when_listening, free_port, listener  # noqa: E402
 from http_corpus import CASES, DELIBERATE  # noqa: E402
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
@@ -63,39 +63,20 @@ def status_classes(data, head):
 
 
 class Nginx:
-    """nginx with one process, `return 200 "Hello, World!"`, its defaults
-    otherwise (1 MiB bodies, 8 KiB request lines and field lines)."""
+    """nginx as scripts/bench runs it (scripts/nginx-peer.conf)."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="epolld-nginx-")
         self.port = free_port()
         config = os.path.join(self.dir, "nginx.conf")
+        with open(os.path.join(SOURCE_DIR, "scripts", "nginx-peer.conf")) as template:
+            text = template.read()
         with open(config, "w") as out:
-            out.write(f"""daemon off;
-master_process off;
-worker_processes 1;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {self.dir}; proxy_temp_path {self.dir}; fastcgi_temp_path {self.dir};
-  uwsgi_temp_path {self.dir}; scgi_temp_path {self.dir};
-  server {{ listen 127.0.0.1:{self.port}; location / {{ return 200 "Hello, World!"; }} }}
-}}
-""")
+            out.write(text.replace("@DIR@", self.dir).replace("@PORT@", str(self.port))
+                      .replace("@LISTEN_OPTIONS@", ""))
         self.process = subprocess.Popen([NGINX, "-p", self.dir, "-c", config],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.accepts, 10, message="nginx to listen")
-
-    def accepts(self):
-        if self.process.poll() is not None:
-            raise AssertionError(f"nginx exited with {self.process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except ConnectionRefusedError:
-            return False
+        connect_when_listening(self.port, self.process).close()
 
     def stop(self):
         self.process.terminate()

@@ -14,7 +14,8 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import BINARY, SLOWDOWN, Daemon, echo_round_trip, free_port, to_yaml, wait_until  # noqa: E402
+from epolld_harness import (BINARY, SLOWDOWN, Daemon, connect_when_listening, echo_round_trip, free_port,  # noqa: E402
+                             listener, read_text, to_yaml, wait_until)
 
 
 class NotifySocket:
@@ -115,26 +116,16 @@ class SocketActivation(unittest.TestCase):
         log = os.path.join(tmp, "network-server.log")
         with open(config, "w") as out:
             out.write(to_yaml({"workers": 1, "log": {"file": log, "console_level": "error"},
-                               "listeners": [{"address": "127.0.0.1", "port": port, "protocol": "echo"}]}) + "\n")
+                               "listeners": [listener("echo", port=port)]}) + "\n")
         # systemd-socket-activate binds both and execs epolld at the first connection.
         process = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-l", f"127.0.0.1:{stray}",
                                     BINARY, "--config", config], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, cwd=tmp)
         try:
-            def connected():
-                try:
-                    return socket.create_connection(("127.0.0.1", port), timeout=2)
-                except ConnectionRefusedError:
-                    return None
-
-            sock = wait_until(connected, message="systemd-socket-activate to listen")
-            self.assertEqual(echo_round_trip(sock, b"activated"), b"activated")
-            sock.close()
-            def log_text():
-                with open(log) as lines:
-                    return lines.read()
-
-            text = wait_until(lambda: "no listener is configured for" in log_text() and log_text())
+            with connect_when_listening(port, process) as sock:
+                self.assertEqual(echo_round_trip(sock, b"activated"), b"activated")
+            wait_until(lambda: "no listener is configured for" in read_text(log), message="the stray socket's line")
+            text = read_text(log)
             self.assertIn("systemd passed 2 listening sockets", text)
             self.assertIn(f"socket on 127.0.0.1:{stray} that no listener is configured for; closing it", text)
             self.assertNotIn("bind", text)

@@ -10,14 +10,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, echo_round_trip, free_port, wait_until  # noqa: E402
-
-
-def fixed(protocol, port, **http):
-    entry = {"address": "127.0.0.1", "port": port, "protocol": protocol}
-    if http:
-        entry["http"] = http
-    return entry
+from epolld_harness import SLOWDOWN, Daemon, echo_round_trip, free_port, listener, read_text, wait_until  # noqa: E402
 
 
 def get(port):
@@ -42,7 +35,7 @@ class Reload(unittest.TestCase):
 
     def test_listeners_come_and_go_while_connections_stay(self):
         echo_port, http_port, new_port = free_port(), free_port(), free_port()
-        config = {"workers": 2, "listeners": [fixed("echo", echo_port), fixed("http", http_port, body="old")]}
+        config = {"workers": 2, "listeners": [listener("echo", port=echo_port), listener("http", port=http_port, body="old")]}
         with Daemon(config) as d:
             echo = d.connect(echo_port)
             keep_alive = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10 * SLOWDOWN)
@@ -51,7 +44,7 @@ class Reload(unittest.TestCase):
             self.assertEqual(echo_round_trip(echo, b"before"), b"before")
 
             # Add a listener, change the body, remove the echo listener.
-            self.reload(d, dict(d.config, listeners=[fixed("http", http_port, body="new"), fixed("echo", new_port)]))
+            self.reload(d, dict(d.config, listeners=[listener("http", port=http_port, body="new"), listener("echo", port=new_port)]))
             self.assertIn("stopped listening on 127.0.0.1:%d" % echo_port, d.log_text())
             with self.assertRaises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", echo_port), timeout=2).close()
@@ -67,7 +60,7 @@ class Reload(unittest.TestCase):
 
     def test_streaming_client_and_connecting_clients_survive_reloads(self):
         port = free_port()
-        config = {"workers": 2, "listeners": [fixed("echo", port)]}
+        config = {"workers": 2, "listeners": [listener("echo", port=port)]}
         with Daemon(config) as d:
             stream = d.connect(port)
             failures = []
@@ -96,10 +89,10 @@ class Reload(unittest.TestCase):
 
     def test_bad_file_is_not_applied(self):
         port = free_port()
-        with Daemon({"listeners": [fixed("echo", port)]}) as d:
+        with Daemon({"listeners": [listener("echo", port=port)]}) as d:
             with open(d.config_path, "a") as config:
                 config.write("colour: blue\n")
-            line = sum(1 for _ in open(d.config_path))
+            line = read_text(d.config_path).count("\n")
             d.send_signal(signal.SIGHUP)
             error = d.wait_for_log(r"ERROR - reload failed, keeping the running configuration: .*:(\d+):\d+: .*colour")
             self.assertEqual(int(error.group(1)), line)
@@ -108,7 +101,7 @@ class Reload(unittest.TestCase):
 
     def test_log_level_changes_and_restart_only_keys_warn(self):
         port = free_port()
-        config = {"workers": 1, "listeners": [fixed("echo", port)]}
+        config = {"workers": 1, "listeners": [listener("echo", port=port)]}
         with Daemon(config) as d:
             self.reload(d, dict(d.config, workers=3, log=dict(d.config["log"], file_level="warning")))
             self.assertIn("WARNING - workers: changing it needs a restart; keeping 1", d.log_text())
@@ -121,7 +114,7 @@ class Reload(unittest.TestCase):
 
     def test_burst_of_hups_is_survived(self):
         port = free_port()
-        with Daemon({"listeners": [fixed("echo", port)]}) as d:
+        with Daemon({"listeners": [listener("echo", port=port)]}) as d:
             for _ in range(10):
                 d.send_signal(signal.SIGHUP)
             d.wait_for_log("reloaded:")

@@ -135,9 +135,6 @@ std::optional<Error> parseTarget(Request& request) {
 // RFC 9112 §3: method SP request-target SP HTTP-version, one SP each; no
 // parsing on other whitespace, which §3 allows but does not require.
 std::optional<Error> parseRequestLine(std::string_view line, Request& request) {
-  if (auto error = checkMethod(line)) {
-    return error;
-  }
   const std::size_t first_space = line.find(' ');
   const std::size_t second_space =
       first_space == std::string_view::npos ? first_space : line.find(' ', first_space + 1);
@@ -147,6 +144,9 @@ std::optional<Error> parseRequestLine(std::string_view line, Request& request) {
   request.method = line.substr(0, first_space);
   request.target = line.substr(first_space + 1, second_space - first_space - 1);
   const std::string_view version = line.substr(second_space + 1);
+  if (!isToken(request.method)) {
+    return kBadMethod;
+  }
   if (request.target.empty()) {
     return kBadTarget;
   }
