@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +18,9 @@ constexpr std::size_t kMinReadRoom = 16 * 1024;
 
 // How long a lingering close waits for the client to close its side.
 constexpr std::chrono::seconds kLingerTime{2};
+
+// The most of a queued body sent per event.
+constexpr std::size_t kSliceBytes = 1024 * 1024;
 
 }  // namespace
 
@@ -82,7 +86,11 @@ bool Connection::wantsInput(const IoContext& io) const {
   if (input_closed_ || closing_ || failed_) return false;
   if (shutting_down_ && session_->idle()) return false;
   // Back-pressure: a client that does not read its replies is not read either.
-  return !file_ && output_.size() < io.buffer_limit && input_.size() < io.buffer_limit;
+  return !body_ && output_.size() < io.buffer_limit && input_.size() < inputLimit(io);
+}
+
+std::size_t Connection::inputLimit(const IoContext& io) const {
+  return std::max(io.buffer_limit, protocol_->unconsumedInputLimit());
 }
 
 bool Connection::finished() const {
@@ -127,7 +135,7 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
       input_.consume(offer(input_.view(), io));
     }
     if (failed_) return false;
-    if (input_.size() >= io.buffer_limit && !hasPendingOutput()) {
+    if (input_.size() >= inputLimit(io) && !hasPendingOutput()) {
       // The session neither consumes its input nor owes output: it never will.
       spdlog::debug("{} input buffer limit reached", fd());
       return false;
@@ -140,17 +148,30 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
   return true;
 }
 
-// Gives `input` to the session and sends what it replies. Replies go to the
-// worker's scratch buffer when nothing is pending, and straight to the socket
-// from there: only what the socket does not take is copied into output_.
+// Gives `input` to the session, and again for as long as it held back only
+// because its output was full or a body was queued and the socket has taken
+// all of that meanwhile: no event would come for input already buffered.
 std::size_t Connection::offer(std::string_view input, IoContext& io) {
+  std::size_t consumed = 0;
+  bool held_back = false;
+  do {
+    consumed += offerOnce(input.substr(consumed), io, held_back);
+  } while (held_back && consumed < input.size() && !hasPendingOutput() && !closing_ && !failed_);
+  return consumed;
+}
+
+// Replies go to the worker's scratch buffer when nothing is pending, and
+// straight to the socket from there: only what the socket does not take is
+// copied into output_.
+std::size_t Connection::offerOnce(std::string_view input, IoContext& io, bool& held_back) {
   if (next_protocol_ && session_->idle()) {
     protocol_ = std::move(next_protocol_);
     session_ = protocol_->newSession();
   }
   const bool direct = !hasPendingOutput();
-  Exchange exchange(fd(), direct ? io.output_scratch : output_, file_);
+  Exchange exchange(fd(), direct ? io.output_scratch : output_, body_, io.buffer_limit);
   const std::size_t consumed = session_->onInput(input, exchange);
+  held_back = exchange.outputFull() || exchange.bodyQueued();
   closing_ = closing_ || exchange.closing();
   if (exchange.clientMayBeSending()) drained_ = false;
   io.requests_served += exchange.requestsServed();
@@ -160,7 +181,7 @@ std::size_t Connection::offer(std::string_view input, IoContext& io) {
     if (!reply.empty() && !sendNow(reply, sent)) failed_ = true;
     if (!failed_ && sent < reply.size()) output_.append(reply.substr(sent));
     io.output_scratch.clear();
-    if (!failed_ && output_.empty() && file_ && !sendFileSlice()) failed_ = true;
+    if (!failed_ && output_.empty() && body_ && !sendBodySlice()) failed_ = true;
   } else if (!sendPending()) {
     failed_ = true;
   }
@@ -173,20 +194,41 @@ bool Connection::sendPending() {
   output_.consume(sent);
   output_.releaseIfEmpty();
   if (!ok) return false;
-  return !output_.empty() || !file_ || sendFileSlice();
+  return !output_.empty() || !body_ || sendBodySlice();
 }
 
-// Sends the next slice of the queued file. The slice is bounded so that one
-// big download does not hold up the worker's other connections; the re-arm
-// with EPOLLOUT brings it back while the socket still has room.
-bool Connection::sendFileSlice() {
-  constexpr std::uint64_t kSliceBytes = 1024 * 1024;
+// Sends the next slice of the queued body. A slice is bounded so that one big
+// download does not hold up the worker's other connections; the re-arm with
+// EPOLLOUT brings it back while the socket still has room.
+bool Connection::sendBodySlice() {
+  bool ok;
+  bool done;
+  if (auto* file = std::get_if<FileBody>(&*body_)) {
+    ok = sendFileSlice(*file);
+    done = file->remaining == 0;
+  } else {
+    auto& shared = std::get<SharedBytes>(*body_);
+    ok = sendSharedSlice(shared);
+    done = shared.offset == shared.bytes->size();
+  }
+  if (ok && done) body_.reset();  // a file is closed as soon as it is sent
+  return ok;
+}
+
+bool Connection::sendSharedSlice(SharedBytes& shared) {
+  std::size_t sent = 0;
+  const bool ok = sendNow(std::string_view(*shared.bytes).substr(shared.offset, kSliceBytes), sent);
+  shared.offset += sent;
+  return ok;
+}
+
+bool Connection::sendFileSlice(FileBody& file) {
   std::uint64_t budget = kSliceBytes;
-  while (file_->remaining > 0 && budget > 0) {
-    const std::size_t chunk = static_cast<std::size_t>(std::min(file_->remaining, budget));
-    const ssize_t n = sendfile(fd_.get(), file_->file.get(), &file_->offset, chunk);
+  while (file.remaining > 0 && budget > 0) {
+    const std::size_t chunk = static_cast<std::size_t>(std::min(file.remaining, budget));
+    const ssize_t n = sendfile(fd_.get(), file.file.get(), &file.offset, chunk);
     if (n > 0) {
-      file_->remaining -= static_cast<std::uint64_t>(n);
+      file.remaining -= static_cast<std::uint64_t>(n);
       budget -= static_cast<std::uint64_t>(n);
       made_progress_ = true;
       continue;
@@ -196,13 +238,12 @@ bool Connection::sendFileSlice() {
     if (n == 0) {
       // The file shrank under us: the promised Content-Length cannot be kept,
       // and only closing tells the client the response is cut short.
-      spdlog::warn("{} sendfile: file ended {} bytes early", fd(), file_->remaining);
+      spdlog::warn("{} sendfile: file ended {} bytes early", fd(), file.remaining);
       return false;
     }
     spdlog::debug("{} sendfile: {}", fd(), std::strerror(errno));  // EPIPE, ECONNRESET, EIO…
     return false;
   }
-  if (file_->remaining == 0) file_.reset();  // closes the file as soon as it is sent
   return true;
 }
 

@@ -83,10 +83,14 @@ class Connection : public TimerWheel::Entry {
   bool readInput(std::uint32_t events, IoContext& io);
   void startLingering(IoContext& io);
   std::size_t offer(std::string_view input, IoContext& io);
-  bool hasPendingOutput() const { return !output_.empty() || file_.has_value(); }
+  std::size_t offerOnce(std::string_view input, IoContext& io, bool& held_back);
+  std::size_t inputLimit(const IoContext& io) const;
+  bool hasPendingOutput() const { return !output_.empty() || body_.has_value(); }
   bool sendPending();
   bool sendNow(std::string_view bytes, std::size_t& sent);
-  bool sendFileSlice();
+  bool sendBodySlice();
+  bool sendFileSlice(FileBody& file);
+  bool sendSharedSlice(SharedBytes& shared);
 
   UniqueFd fd_;
   SocketAddress peer_;
@@ -96,7 +100,7 @@ class Connection : public TimerWheel::Entry {
   std::uint32_t listener_id_;
   Buffer input_;   // bytes the session has not consumed yet
   Buffer output_;  // bytes the socket has not taken yet
-  std::optional<FileBody> file_;  // goes out after output_
+  std::optional<QueuedBody> body_;  // goes out after output_
   bool input_closed_ = false;    // the peer shut down its sending side
   bool closing_ = false;         // the session asked to close once output is sent
   bool shutting_down_ = false;   // the daemon is stopping

@@ -19,6 +19,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kTick{100};  // timer resolution and heartbeat period
 constexpr std::size_t kWheelSlots = 1024;        // one turn = 102.4 s
 constexpr std::size_t kInputScratchBytes = 64 * 1024;
+// The output scratch grows to what one event produced (up to about
+// output_buffer_limit); past this it is given back rather than kept for good.
+constexpr std::size_t kOutputScratchKept = 256 * 1024;
 constexpr std::size_t kReadBudget = 256 * 1024;  // per event, then the others get a turn
 constexpr int kMaxEvents = 256;
 // How long a graceful stop waits for a just-accepted connection's first byte.
@@ -230,6 +233,7 @@ IoContext Worker::ioContext() {
 bool Worker::handleOrClose(Connection& connection, std::uint32_t events) {
   IoContext io = ioContext();
   const bool open = connection.handle(events, io);
+  if (output_scratch_.capacity() > kOutputScratchKept) output_scratch_.releaseIfEmpty();
   if (io.requests_served > 0) requests_.fetch_add(io.requests_served, std::memory_order_relaxed);
   if (!open) close(connection);
   return open;

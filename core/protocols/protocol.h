@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <variant>
 
 #include "core/buffer.h"
 #include "core/unique_fd.h"
@@ -25,19 +27,37 @@ struct FileBody {
   std::uint64_t remaining = 0;
 };
 
+// Bytes sent in place rather than copied into the output: a large configured
+// body, which a pipelining client would otherwise multiply in memory. Owning a
+// reference keeps them alive until sent, even across a reload.
+struct SharedBytes {
+  std::shared_ptr<const std::string> bytes;
+  std::size_t offset = 0;  // what has been sent so far
+};
+
+// A body that goes out after the bytes written before it.
+using QueuedBody = std::variant<FileBody, SharedBytes>;
+
 // What a session sees of its connection while it handles input.
 class Exchange {
  public:
-  Exchange(int fd, Buffer& output, std::optional<FileBody>& file) : fd_(fd), output_(output), file_(file) {}
+  Exchange(int fd, Buffer& output, std::optional<QueuedBody>& body, std::size_t output_limit)
+      : fd_(fd), output_(output), body_(body), output_limit_(output_limit) {}
 
   int fd() const { return fd_; }  // names the connection in log lines
   void send(std::string_view bytes) { output_.append(bytes); }
   Buffer& output() { return output_; }  // for replies built in place
-  // Queues a file range after the bytes sent so far. Until it has gone out,
-  // nothing more can be queued: the session stops consuming (fileQueued())
-  // and is offered the rest of its input again once the file is sent.
-  void sendFile(FileBody body) { file_ = std::move(body); }
-  bool fileQueued() const { return file_.has_value(); }
+  // Queues a file range, or shared bytes, after the bytes sent so far. Until
+  // it has gone out, nothing more can be queued: the session stops consuming
+  // (bodyQueued()) and is offered the rest of its input again once it is sent.
+  void sendFile(FileBody file) { body_ = std::move(file); }
+  void sendShared(std::shared_ptr<const std::string> bytes) { body_ = SharedBytes{std::move(bytes), 0}; }
+  bool bodyQueued() const { return body_.has_value(); }
+  // The connection's pending output has reached output_buffer_limit: a session
+  // stops producing (and consuming) until it drains and the rest of its input
+  // is offered again. However many requests one read holds, a connection then
+  // holds about the limit, plus one response, of output.
+  bool outputFull() const { return output_.size() >= output_limit_; }
   // Nothing more will be read; the connection closes once its output is sent.
   // `client_may_be_sending`: the client was cut off mid-request, so look for
   // unread input before closing, and linger while it drains.
@@ -54,7 +74,8 @@ class Exchange {
  private:
   int fd_;
   Buffer& output_;
-  std::optional<FileBody>& file_;
+  std::optional<QueuedBody>& body_;
+  std::size_t output_limit_;
   bool close_after_sending_ = false;
   bool client_may_be_sending_ = false;
   std::uint64_t requests_served_ = 0;
@@ -89,6 +110,11 @@ class Protocol {
   // acceptor wakes once per request rather than once per handshake, and the
   // worker finds the request already there.
   virtual bool clientSpeaksFirst() const { return false; }
+  // The most input a session may hold unconsumed before it can answer (a
+  // whole HTTP request head): the connection's input limit is never below
+  // it, so the protocol's own limit (431, 414) answers first rather than the
+  // connection being dropped without a word.
+  virtual std::size_t unconsumedInputLimit() const { return 0; }
 };
 
 }  // namespace epolld

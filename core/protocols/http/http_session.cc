@@ -37,27 +37,48 @@ class HttpProtocol final : public Protocol {
   explicit HttpProtocol(const config::HttpOptions& options)
       : options_(options), limits_(http::ParserLimits::from(options)), error_log_(10, std::chrono::seconds(10)) {
     if (options_.root) files_.emplace(*options_.root);
+    if (options_.body.size() > kLargestCopiedBody) shared_body_ = std::make_shared<const std::string>(options_.body);
   }
 
   std::unique_ptr<Session> newSession() const override;
   bool clientSpeaksFirst() const override { return true; }
+  // A head is consumed only once it is whole: the request line, its CRLF,
+  // and a header section one byte over its limit are the most held before
+  // the parser answers 414 or 431.
+  std::size_t unconsumedInputLimit() const override {
+    return limits_.max_request_line + limits_.max_header_bytes + kHeadSlack;
+  }
 
   const config::HttpOptions& options() const { return options_; }
   const http::ParserLimits& limits() const { return limits_; }
   log::RateLimiter& errorLog() const { return error_log_; }
   // The files under `root`, or nullptr when the configured body is served.
   const http::StaticFiles* files() const { return files_ ? &*files_ : nullptr; }
+  // The configured body when it is too large to copy into every response.
+  const std::shared_ptr<const std::string>& sharedBody() const { return shared_body_; }
 
  private:
+  // Bodies up to this size are copied after the head, to go out in one send;
+  // larger ones are sent in place, so that pipelined requests cannot make the
+  // output buffer hold many copies of one body.
+  static constexpr std::size_t kLargestCopiedBody = 16 * 1024;
+  static constexpr std::size_t kHeadSlack = 64;  // CRLFs and the byte over the limit
+
   const config::HttpOptions options_;
   const http::ParserLimits limits_;
   std::optional<http::StaticFiles> files_;
+  std::shared_ptr<const std::string> shared_body_;
   mutable log::RateLimiter error_log_;  // shared by every worker: it is lock-free
 };
 
 class HttpSession final : public Session {
  public:
-  explicit HttpSession(const HttpProtocol& protocol) : protocol_(protocol), parser_(protocol.limits()) {}
+  // The head deadline starts at once: a client that connects and sends
+  // nothing is closed after header_timeout, like one that sends too slowly.
+  explicit HttpSession(const HttpProtocol& protocol)
+      : protocol_(protocol),
+        parser_(protocol.limits()),
+        head_deadline_(Clock::now() + protocol.options().header_timeout) {}
 
   std::size_t onInput(std::string_view input, Exchange& exchange) override;
   bool idle() const override { return parser_.idle(); }
@@ -89,9 +110,10 @@ std::unique_ptr<Session> HttpProtocol::newSession() const { return std::make_uni
 
 std::size_t HttpSession::onInput(std::string_view input, Exchange& exchange) {
   std::size_t used = 0;
-  // A queued file must go out before the next response: stop consuming, and
-  // the connection offers the rest again once the file is sent.
-  while (!exchange.closing() && !exchange.fileQueued()) {
+  // A queued body must go out before the next response, and a full output
+  // must drain first: stop consuming, and the connection offers the rest
+  // again once it has.
+  while (!exchange.closing() && !exchange.bodyQueued() && !exchange.outputFull()) {
     if (parser_.idle() && used < input.size() && !head_deadline_) {
       head_deadline_ = Clock::now() + protocol_.options().header_timeout;
     }
@@ -159,7 +181,13 @@ void HttpSession::respond(Exchange& exchange) {
   head.keep_alive = answer_.keep_alive;
   head.announce_keep_alive = answer_.keep_alive && answer_.http10;
   http::writeHead(exchange.output(), head);
-  if (answer_.method != Method::kHead) exchange.send(options.body);
+  if (answer_.method != Method::kHead) {
+    if (protocol_.sharedBody()) {
+      exchange.sendShared(protocol_.sharedBody());
+    } else {
+      exchange.send(options.body);
+    }
+  }
   if (!answer_.keep_alive) exchange.closeAfterSending();
 }
 
