@@ -93,11 +93,12 @@ void Acceptor::run() {
         takeMessages();
       } else if (event.data.u64 == kResumeTag) {
         resume();
-      } else if (!paused_ && !stopping_) {
-        acceptFrom(*static_cast<ListenSocket*>(event.data.ptr));
+      } else if (auto& listener = *static_cast<ListenSocket*>(event.data.ptr); listener.fd && !paused_ && !stopping_) {
+        acceptFrom(listener);
       }
     }
     handOff();
+    retired_.clear();  // no event of this batch refers to them any more
   }
   for (auto& listener : listeners_) poller_.remove(listener->fd.get());
   listeners_.clear();  // closes them: new connections are refused from here on
@@ -123,29 +124,37 @@ void Acceptor::takeMessages() {
 
 void Acceptor::apply(ReplaceListeners& change) {
   assertOwnThread();
-  std::vector<std::unique_ptr<ListenSocket>> next;
-  for (auto& listener : listeners_) {
-    auto kept = std::find_if(change.kept.begin(), change.kept.end(),
-                             [&](const ReplaceListeners::Kept& k) { return k.address == listener->address; });
-    if (kept == change.kept.end()) {
-      // EPOLL_CTL_DEL, then close: new connections are refused from here on;
-      // those already accepted belong to workers and finish normally.
-      poller_.remove(listener->fd.get());
-      spdlog::info("stopped listening on {}", listener->name());
-      continue;
+  const auto find = [&](std::uint32_t id) {
+    return std::find_if(listeners_.begin(), listeners_.end(), [&](const auto& listener) { return listener->id == id; });
+  };
+  for (const std::uint32_t id : change.removed) {
+    const auto removed = find(id);
+    if (removed == listeners_.end()) continue;
+    ListenSocket& listener = **removed;
+    // EPOLL_CTL_DEL, then close: new connections are refused from here on;
+    // those already accepted belong to workers and finish normally. The
+    // port is free again once this returns (a reload may bind it anew).
+    poller_.remove(listener.fd.get());
+    listener.fd.reset();
+    spdlog::info("stopped listening on {}", listener.name());
+    retired_.push_back(std::move(*removed));
+    listeners_.erase(removed);
+  }
+  for (ReplaceListeners::Kept& kept : change.kept) {
+    const auto found = find(kept.id);
+    if (found == listeners_.end()) continue;
+    ListenSocket& listener = **found;
+    listener.config = std::move(kept.config);
+    listener.protocol = std::move(kept.protocol);
+    listener.id = kept.new_id;
+    if (!deferAcceptIfClientSpeaksFirst(listener)) {  // its protocol may have changed
+      spdlog::error("setsockopt(TCP_DEFER_ACCEPT) on {}: {}", listener.name(), std::strerror(errno));
     }
-    listener->config = kept->config;
-    listener->protocol = std::move(kept->protocol);
-    if (!deferAcceptIfClientSpeaksFirst(*listener)) {  // its protocol may have changed
-      spdlog::error("setsockopt(TCP_DEFER_ACCEPT) on {}: {}", listener->name(), std::strerror(errno));
-    }
-    next.push_back(std::move(listener));
   }
   for (ListenSocket& added : change.added) {
-    next.push_back(std::make_unique<ListenSocket>(std::move(added)));
-    watch(*next.back());
+    listeners_.push_back(std::make_unique<ListenSocket>(std::move(added)));
+    watch(*listeners_.back());
   }
-  listeners_ = std::move(next);
   max_connections_ = change.max_connections;
 }
 

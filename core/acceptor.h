@@ -31,16 +31,18 @@ namespace epolld {
 // Close every listener and end the thread.
 struct StopAccepting {};
 
-// A reload: listeners kept (by bound address) get their new protocol object
-// and options, listeners not named are closed, `added` ones start accepting.
+// A reload: `kept` listeners (by id) get their new protocol object and
+// options, and a new id when their protocol changed; `removed` ones are
+// closed; `added` ones start accepting.
 struct ReplaceListeners {
   struct Kept {
-    SocketAddress address;
+    std::uint32_t id;
+    std::uint32_t new_id;
     config::Listener config;
     std::shared_ptr<const Protocol> protocol;
-    std::uint32_t id;
   };
   std::vector<Kept> kept;
+  std::vector<std::uint32_t> removed;
   std::vector<ListenSocket> added;
   std::size_t max_connections = 0;
   std::shared_ptr<std::promise<void>> applied;  // set once the acceptor runs the new set
@@ -75,6 +77,9 @@ class Acceptor {
   void assertOwnThread() const;
 
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
+  // Listeners a reload removed: closed at once, freed only at the end of the
+  // loop iteration, as events for them may still be in the batch at hand.
+  std::vector<std::unique_ptr<ListenSocket>> retired_;
   std::vector<Worker*> workers_;
   std::size_t max_connections_;
   std::atomic<std::size_t>& open_connections_;

@@ -36,20 +36,27 @@ InheritedSockets::Socket InheritedSockets::take(const SocketAddress& address) {
   return chosen;
 }
 
-std::string ListenSocket::name() const { return address.toString() + " (" + config.protocol + ")"; }
+std::string listenerName(const SocketAddress& address, std::string_view protocol) {
+  return address.toString() + " (" + std::string(protocol) + ")";
+}
+
+std::string ListenSocket::name() const { return listenerName(address, config.protocol); }
 
 ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
   ListenSocket result;
   result.config = listener;
   const auto fail = [&](const char* what) {
-    error = "listener " + describe(listener) + ": " + what + ": " + std::strerror(errno);
+    const int cause = errno;
+    error = "listener " + describe(listener) + ": " + what + ": " + std::strerror(cause);
     result.fd.reset();
+    errno = cause;  // for the caller, whatever closing did
     return std::move(result);
   };
   try {
     result.protocol = makeProtocol(listener);
   } catch (const std::exception& e) {  // a protocol's own start-up, e.g. an http root that cannot be opened
     error = "listener " + describe(listener) + ": " + e.what();
+    errno = EINVAL;
     return ListenSocket{};
   }
   if (!result.protocol) {

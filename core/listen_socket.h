@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct ListenSocket {
   // "0.0.0.0:2003 (echo)", as log lines and errors name a listener.
   std::string name() const;
 };
+
+// "0.0.0.0:2003 (echo)", "[::1]:8080 (http)".
+std::string listenerName(const SocketAddress& address, std::string_view protocol);
 
 // Listening sockets handed over by systemd (socket activation, the fd
 // store), waiting to be claimed by the configured listener they are bound to.
@@ -57,9 +61,10 @@ class InheritedSockets {
 bool deferAcceptIfClientSpeaksFirst(const ListenSocket& listener);
 
 // Takes the listener's socket from `inherited`, or opens, binds and listens.
-// On failure returns a socket without an fd and sets `error` to one line
+// On failure returns a socket without an fd, sets `error` to one line
 // naming the listener and the call that failed:
-// "listener 0.0.0.0:2003 (echo): bind: Address already in use".
+// "listener 0.0.0.0:2003 (echo): bind: Address already in use", and leaves
+// errno as that call set it (EINVAL for a protocol that cannot start).
 ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
 
 }  // namespace epolld

@@ -3,7 +3,9 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -36,7 +38,12 @@ SocketAddress configuredAddress(const config::Listener& listener) {
 
 Server::Server(const config::Config& config, InheritedSockets& inherited, ListenerEvents events)
     : config_(config), events_(std::move(events)) {
-  std::vector<ListenSocket> listeners = openListeners(config_, inherited, nullptr);
+  std::vector<ListenSocket> listeners;
+  for (const config::Listener& listener : config_.listeners) {
+    std::string error;
+    listeners.push_back(open(listener, inherited, error));
+    if (!listeners.back().fd) throw StartError(error);  // what was opened so far closes with `listeners`
+  }
   listeners_ = announce(listeners);
   const unsigned count = config_.workers > 0 ? config_.workers : defaultWorkerCount();
   std::vector<Worker*> workers;
@@ -50,33 +57,12 @@ Server::Server(const config::Config& config, InheritedSockets& inherited, Listen
 
 Server::~Server() { stop(); }
 
-// Opens the listeners of `config` that are not open yet and returns them. With
-// `kept`, listeners already open are matched by their configured address and
-// port, and listed there with their new options instead of being opened again.
-std::vector<ListenSocket> Server::openListeners(const config::Config& config, InheritedSockets& inherited,
-                                                std::vector<ReplaceListeners::Kept>* kept) {
-  std::vector<ListenSocket> opened;
-  for (const config::Listener& listener : config.listeners) {
-    const SocketAddress configured = configuredAddress(listener);
-    auto record = std::find_if(listeners_.begin(), listeners_.end(),
-                               [&](const ListenerRecord& r) { return r.configured == configured; });
-    if (kept && record != listeners_.end()) {
-      std::shared_ptr<const Protocol> protocol;
-      try {
-        protocol = makeProtocol(listener);
-      } catch (const std::exception& e) {
-        throw StartError("listener " + record->name + ": " + e.what());
-      }
-      kept->push_back({record->bound, listener, std::move(protocol), record->id});
-      continue;
-    }
-    std::string error;
-    ListenSocket socket = openListenSocket(listener, inherited, error);
-    if (!socket.fd) throw StartError(error);  // what was opened so far closes with `opened`
-    socket.id = ++last_listener_id_;
-    opened.push_back(std::move(socket));
-  }
-  return opened;
+// Opens `listener` and gives it a fresh id; without an fd on failure, with
+// `error` and errno set as openListenSocket sets them.
+ListenSocket Server::open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
+  ListenSocket socket = openListenSocket(listener, inherited, error);
+  if (socket.fd) socket.id = ++last_listener_id_;
+  return socket;
 }
 
 void Server::start() {
@@ -96,28 +82,44 @@ void Server::stop() {
 
 void Server::reconfigure(const config::Config& next, InheritedSockets& inherited) {
   ReplaceListeners change;
-  change.added = openListeners(next, inherited, &change.kept);
-  change.max_connections = next.max_connections;
+  std::vector<ListenerRecord> records;
+  std::vector<const config::Listener*> unmatched;
+  matchListeners(next, change, records, unmatched);
 
-  std::vector<ListenerRecord> records = announce(change.added);
-  std::vector<SocketAddress> removed;
-  for (const ListenerRecord& record : listeners_) {
-    const bool kept = std::any_of(change.kept.begin(), change.kept.end(),
-                                  [&](const ReplaceListeners::Kept& k) { return k.address == record.bound; });
-    if (kept) {
-      records.push_back(record);
+  // A new listener may need a port that a listener being removed still
+  // holds (127.0.0.1:P becoming 0.0.0.0:P): it is bound once that is closed.
+  std::vector<const config::Listener*> after_removal;
+  for (const config::Listener* listener : unmatched) {
+    std::string error;
+    ListenSocket socket = open(*listener, inherited, error);
+    if (socket.fd) {
+      change.added.push_back(std::move(socket));
+    } else if (errno == EADDRINUSE && portFreedByRemoval(*listener, change.removed)) {
+      after_removal.push_back(listener);
     } else {
-      removed.push_back(record.bound);
+      throw StartError(error);  // nothing has changed yet; what was opened closes with `change`
     }
   }
+
+  std::vector<SocketAddress> removed;
+  for (const ListenerRecord& record : listeners_) {
+    if (std::ranges::find(change.removed, record.id) != change.removed.end()) removed.push_back(record.bound);
+  }
   ReplaceProtocols replace;
-  for (const ReplaceListeners::Kept& kept : change.kept) replace.by_listener.emplace_back(kept.id, kept.protocol);
+  for (const ReplaceListeners::Kept& kept : change.kept) {
+    // A listener whose protocol changed has a new id: its open connections
+    // keep the protocol they were accepted with.
+    if (kept.new_id == kept.id) replace.by_listener.emplace_back(kept.id, kept.protocol);
+  }
+  std::vector<ListenerRecord> added = announce(change.added);
+  records.insert(records.end(), added.begin(), added.end());
+  change.max_connections = next.max_connections;
   acceptor_->replaceListeners(std::move(change));
-  listeners_ = std::move(records);
   for (unsigned id = 0; id < workers_.size(); ++id) post(id, replace);
   for (const SocketAddress& address : removed) {
     if (events_.removed) events_.removed(address);
   }
+  listeners_ = std::move(records);
 
   config::Config applied = next;
   if (next.workers != config_.workers) {
@@ -130,6 +132,81 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
   }
   for (unsigned id = 0; id < workers_.size(); ++id) post(id, UpdateSettings{settingsOf(applied)});
   config_ = std::move(applied);
+  if (!after_removal.empty()) openAfterRemoval(after_removal, inherited);
+}
+
+// Pairs each listener of `next` with an open one of the same configured
+// address and port, each open one at most once and in order, so that several
+// `port: 0` listeners on one address each keep their own socket. Paired ones
+// go to change.kept (and `records`), open ones left over to change.removed,
+// listeners of `next` left over to `unmatched`. Throws StartError, having
+// changed nothing, when a kept listener's new protocol options cannot be used.
+void Server::matchListeners(const config::Config& next, ReplaceListeners& change,
+                            std::vector<ListenerRecord>& records, std::vector<const config::Listener*>& unmatched) {
+  std::vector<bool> kept(listeners_.size(), false);
+  for (const config::Listener& listener : next.listeners) {
+    const SocketAddress configured = configuredAddress(listener);
+    std::size_t i = 0;
+    while (i < listeners_.size() && (kept[i] || !(listeners_[i].configured == configured))) ++i;
+    if (i == listeners_.size()) {
+      unmatched.push_back(&listener);
+      continue;
+    }
+    kept[i] = true;
+    ListenerRecord record = listeners_[i];
+    std::shared_ptr<const Protocol> protocol;
+    try {
+      protocol = makeProtocol(listener);
+    } catch (const std::exception& e) {
+      throw StartError("listener " + record.name + ": " + e.what());
+    }
+    const std::uint32_t new_id = listener.protocol == record.protocol ? record.id : ++last_listener_id_;
+    change.kept.push_back({record.id, new_id, listener, std::move(protocol)});
+    record.id = new_id;
+    record.protocol = listener.protocol;
+    record.name = listenerName(record.bound, listener.protocol);
+    records.push_back(std::move(record));
+  }
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    if (!kept[i]) change.removed.push_back(listeners_[i].id);
+  }
+}
+
+bool Server::portFreedByRemoval(const config::Listener& listener, const std::vector<std::uint32_t>& removed) const {
+  const SocketAddress wanted = configuredAddress(listener);
+  return wanted.port() != 0 && std::ranges::any_of(listeners_, [&](const ListenerRecord& record) {
+           return record.bound.port() == wanted.port() && record.bound.family() == wanted.family() &&
+                  std::ranges::find(removed, record.id) != removed.end();
+         });
+}
+
+// Binds listeners whose port a removed listener held, now that it is closed.
+// Under systemd the fd store's copy of the old socket is released when
+// systemd has read our FDSTOREREMOVE, a moment later: EADDRINUSE is retried
+// for a while. A listener that still cannot be bound is reported; the rest of
+// the reload stands (the listener it replaces is gone already).
+void Server::openAfterRemoval(const std::vector<const config::Listener*>& listeners, InheritedSockets& inherited) {
+  constexpr auto kRetryFor = std::chrono::seconds(2);
+  constexpr auto kRetryEvery = std::chrono::milliseconds(20);
+  ReplaceListeners change;
+  for (const config::Listener* listener : listeners) {
+    const auto give_up = std::chrono::steady_clock::now() + kRetryFor;
+    std::string error;
+    ListenSocket socket = open(*listener, inherited, error);
+    while (!socket.fd && errno == EADDRINUSE && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(kRetryEvery);
+      socket = open(*listener, inherited, error);
+    }
+    if (socket.fd) {
+      change.added.push_back(std::move(socket));
+    } else {
+      spdlog::error("reload: {}", error);
+    }
+  }
+  std::vector<ListenerRecord> added = announce(change.added);
+  change.max_connections = config_.max_connections;
+  acceptor_->replaceListeners(std::move(change));
+  listeners_.insert(listeners_.end(), added.begin(), added.end());
 }
 
 std::vector<Server::ListenerRecord> Server::announce(const std::vector<ListenSocket>& opened) {
@@ -137,7 +214,8 @@ std::vector<Server::ListenerRecord> Server::announce(const std::vector<ListenSoc
   for (const ListenSocket& listener : opened) {
     spdlog::info("listening on {}", listener.name());
     if (events_.opened) events_.opened(listener);
-    records.push_back({configuredAddress(listener.config), listener.address, listener.name(), listener.id});
+    records.push_back({configuredAddress(listener.config), listener.address, listener.name(), listener.config.protocol,
+                       listener.id});
   }
   return records;
 }

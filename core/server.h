@@ -46,9 +46,12 @@ class Server {
 
   // Applies a reloaded configuration without dropping a connection: new
   // listeners are bound, removed ones closed, kept ones keep their socket and
-  // get the new protocol options; timeouts and limits apply from now on.
-  // workers and trigger need a restart: they keep their value, with a warning.
-  // Throws StartError, having changed nothing, if a new listener cannot be bound.
+  // get the new protocol options (open connections keep their protocol, and
+  // take up new options of the same protocol); timeouts and limits apply from
+  // now on. workers and trigger need a restart: they keep their value, with a
+  // warning. Throws StartError, having changed nothing, if a new listener
+  // cannot be bound — except one that needs the port of a listener being
+  // removed, bound after it: that one failing is logged as an ERROR.
   void reconfigure(const config::Config& next, InheritedSockets& inherited);
 
   const config::Config& config() const { return config_; }
@@ -68,11 +71,15 @@ class Server {
     SocketAddress configured;  // address and port as configured (port may be 0)
     SocketAddress bound;
     std::string name;
+    std::string protocol;
     std::uint32_t id;
   };
 
-  std::vector<ListenSocket> openListeners(const config::Config& config, InheritedSockets& inherited,
-                                          std::vector<ReplaceListeners::Kept>* kept);
+  ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
+  void matchListeners(const config::Config& next, ReplaceListeners& change, std::vector<ListenerRecord>& records,
+                      std::vector<const config::Listener*>& unmatched);
+  bool portFreedByRemoval(const config::Listener& listener, const std::vector<std::uint32_t>& removed) const;
+  void openAfterRemoval(const std::vector<const config::Listener*>& listeners, InheritedSockets& inherited);
   // Logs and reports newly opened listeners, and returns their records.
   std::vector<ListenerRecord> announce(const std::vector<ListenSocket>& opened);
   void post(unsigned worker, WorkerMessage message);

@@ -1,5 +1,7 @@
 """SIGHUP reload on the host: listeners added, changed and removed while
-connections stay open; a bad file is not applied; log levels change."""
+connections stay open; a bad file is not applied; log levels change; a busy
+listener removed and added again; a connection keeps its protocol; a listener
+re-addressed on its port; several port-0 listeners on one address."""
 
 import http.client
 import os
@@ -10,7 +12,8 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, echo_round_trip, free_port, listener, read_text, wait_until  # noqa: E402
+from epolld_harness import (SLOWDOWN, Daemon, echo_round_trip, free_port, listener, read_text,  # noqa: E402
+                            read_until_closed, wait_until)
 
 
 def get(port):
@@ -111,6 +114,75 @@ class Reload(unittest.TestCase):
             with d.connect(port) as sock:  # a second connection: the first one's close line had time to come
                 echo_round_trip(sock, b"quiet")
             self.assertNotIn("DEBUG", "\n".join(d.log_lines()[lines:]))
+
+    def test_a_busy_listener_removed_and_added_again_is_never_used_after_it_is_freed(self):
+        # A client opens Connection: close requests on the second listener as
+        # fast as it can while reloads take it away and bring it back: the
+        # acceptor meets events for a listener the same batch removed.
+        first, second = free_port(), free_port()
+        with_second = {"workers": 2, "listeners": [listener("echo", port=first), listener("http", port=second)]}
+        with Daemon(with_second) as d:
+            without_second = dict(d.config, listeners=[listener("echo", port=first)])
+            stop = threading.Event()
+            answered = []
+
+            def request_in_a_loop():
+                while not stop.is_set():
+                    try:
+                        with socket.create_connection(("127.0.0.1", second), timeout=5 * SLOWDOWN) as sock:
+                            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                            answered.append(read_until_closed(sock).startswith(b"HTTP/1.1 200 "))
+                    except OSError:
+                        pass  # refused or reset while the listener is away: fine
+
+            client = threading.Thread(target=request_in_a_loop)
+            client.start()
+            try:
+                for round_number in range(int(30 / SLOWDOWN)):
+                    self.reload(d, without_second if round_number % 2 == 0 else dict(with_second, log=d.config["log"]))
+            finally:
+                stop.set()
+                client.join()
+            self.assertNotIn("ERROR", d.log_text())
+            self.assertTrue(answered and all(answered), "every answer is a whole 200")
+            self.assertEqual(d.stop(), 0)
+
+    def test_an_open_connection_keeps_its_protocol_when_its_listener_changes_protocol(self):
+        port = free_port()
+        with Daemon({"workers": 1, "listeners": [listener("http", port=port, body="http")]}) as d:
+            keep_alive = http.client.HTTPConnection("127.0.0.1", port, timeout=10 * SLOWDOWN)
+            keep_alive.request("GET", "/")
+            self.assertEqual(keep_alive.getresponse().read(), b"http")
+            self.reload(d, dict(d.config, listeners=[listener("echo", port=port)]))
+            keep_alive.request("GET", "/")
+            self.assertEqual(keep_alive.getresponse().read(), b"http", "still HTTP, with the options it had")
+            with d.connect(port) as new:
+                self.assertEqual(echo_round_trip(new, b"echo"), b"echo", "new connections get the new protocol")
+            # And the next reload of the echo listener's options does not reach it either.
+            self.reload(d, dict(d.config, idle_timeout="30s"))
+            keep_alive.request("GET", "/")
+            self.assertEqual(keep_alive.getresponse().read(), b"http")
+            keep_alive.close()
+
+    def test_a_listener_re_addressed_on_its_port_is_bound_anew(self):
+        port = free_port()
+        with Daemon({"listeners": [listener("echo", address="127.0.0.1", port=port)]}) as d:
+            for address in ("0.0.0.0", "127.0.0.1", "0.0.0.0"):
+                self.reload(d, dict(d.config, listeners=[listener("echo", address=address, port=port)]))
+                self.assertNotIn("reload failed", d.stderr_text())
+                with d.connect(port) as sock:
+                    self.assertEqual(echo_round_trip(sock, address.encode()), address.encode())
+            self.assertIn(f"listening on 0.0.0.0:{port} (echo)", d.stderr_text())
+
+    def test_two_port_0_listeners_on_one_address_both_survive_a_reload(self):
+        with Daemon({"listeners": [listener("echo"), listener("http")]}) as d:
+            echo_port, http_port = d.ports
+            self.reload(d, dict(d.config, idle_timeout="30s"))
+            self.assertEqual(len(d.listening()), 2, "nothing bound anew")
+            self.assertNotIn("stopped listening", d.log_text())
+            with d.connect(echo_port) as sock:
+                self.assertEqual(echo_round_trip(sock, b"one"), b"one")
+            self.assertEqual(get(http_port), b"Hello, World!")
 
     def test_burst_of_hups_is_survived(self):
         port = free_port()
