@@ -86,6 +86,17 @@ CASES = [
     Case("empty field name", request(GET, HOST, b": value"), "RFC 9110 §5.1"),
     Case("method with a non-token character", request(b"G(T / HTTP/1.1", HOST), "RFC 9110 §9.1"),
     Case("target without a leading slash", request(b"GET foo HTTP/1.1", HOST), "RFC 9112 §3.2"),
+    Case("scheme alone as the target", request(b"GET http HTTP/1.1", HOST), "RFC 9112 §3.2.2"),
+    Case("secure scheme alone as the target", request(b"GET https HTTP/1.1", HOST), "RFC 9112 §3.2.2"),
+    Case("percent at the end of the path", request(b"GET /foo% HTTP/1.1", HOST), "RFC 3986 §2.1"),
+    Case("percent before a non-hex digit", request(b"GET /foo%2z HTTP/1.1", HOST), "RFC 3986 §2.1"),
+    Case("encoded NUL in the path", request(b"GET /a%00b HTTP/1.1", HOST), "RFC 3986 §7.3"),
+    Case("path above the root", request(b"GET /a/../../b HTTP/1.1", HOST), "RFC 3986 §5.2.4"),
+    Case("encoded dot-segments above the root", request(b"GET /%2e%2E%2fb HTTP/1.1", HOST), "RFC 3986 §5.2.4"),
+    Case("empty Host", request(GET, b"Host:"), "RFC 9112 §3.3"),
+    Case("empty Host in HTTP/1.0", request(b"GET / HTTP/1.0", b"Host: "), "RFC 9112 §3.3"),
+    Case("Host with a port only", request(GET, b"Host: :80"), "RFC 9112 §3.3"),
+    Case("Host with an empty label", request(GET, b"Host: a..example"), "RFC 3986 §3.2.2"),
     Case("no target", request(b"GET HTTP/1.1", HOST), "RFC 9112 §3"),
     Case("lower-case protocol name", request(b"GET / http/1.1", HOST), "RFC 9112 §2.3"),
     Case("version with two digits", request(b"GET / HTTP/1.10", HOST), "RFC 9112 §2.3"),
@@ -150,6 +161,8 @@ CASES = [
     Case("lines ending in a bare LF", b"GET / HTTP/1.1\nHost: example.com\n\n", "RFC 9112 §2.2"),
     Case("five empty lines before the request line", CRLF * 5 + request(GET, HOST), "RFC 9112 §2.2"),
     Case("unimplemented method token", request(b"BREW / HTTP/1.1", HOST), "RFC 9110 §9.1, §15.6.2"),
+    Case("bad or NUL percent-encoding in the query", request(b"GET /a?b=%zz&c=%00 HTTP/1.1", HOST),
+         "RFC 3986 §3.4, §7.3"),
 ]
 
 # Cases where the status classes differ on purpose, each listed in the README's
@@ -168,4 +181,5 @@ DELIBERATE = {
     "lines ending in a bare LF": ("4", "2"),
     "five empty lines before the request line": ("4", "2"),
     "unimplemented method token": ("5", "2"),
+    "bad or NUL percent-encoding in the query": ("4", "2"),
 }

@@ -77,21 +77,36 @@ TEST_F(StaticFilesTest, DotSegmentsInsideRootAreResolved) {
   EXPECT_EQ(get("/dir/%2e%2e/one.bin").status, 200);
 }
 
+// The parser refuses these first; StaticFiles refuses them on its own too.
 TEST_F(StaticFilesTest, TraversalAboveRootIs400) {
   for (const std::string target :
        {"/../etc/passwd", "/../outside/secret.txt", "/%2e%2e/outside/secret.txt", "/%2E%2E/%2e%2e/etc/passwd",
         "/dir/../../outside/secret.txt", "/%2f..%2f", "/%2f..%2foutside%2fsecret.txt",
-        "/dir/..%2f..%2foutside/secret.txt", "/.%2e/outside/secret.txt", "/..", "http://a/../outside/secret.txt"}) {
+        "/dir/..%2f..%2foutside/secret.txt", "/.%2e/outside/secret.txt", "/.."}) {
     SCOPED_TRACE(target);
     expectRefused(get(target), 400);
+    expectRefused(getUnparsed(target), 400);
   }
+  expectRefused(get("http://a/../outside/secret.txt"), 400);
 }
 
 TEST_F(StaticFilesTest, BadEscapesAre400) {
   for (const std::string target : {"/one.bin%00", "/%00/../one.bin", "/%zz", "/%4", "/one.bin%", "/%0g"}) {
     SCOPED_TRACE(target);
     expectRefused(get(target), 400);
+    expectRefused(getUnparsed(target), 400);
   }
+}
+
+// Defect 9: a regular file named as a directory was served.
+TEST_F(StaticFilesTest, FileNamedAsADirectoryIs404) {
+  for (const std::string target : {"/one.bin/", "/one.bin/.", "/one.bin//", "/dir/index.html/", "/one.bin%2f",
+                                   "/link.html/", "/plain/../one.bin/", "/one.bin/?q"}) {
+    SCOPED_TRACE(target);
+    expectRefused(get(target), 404);
+  }
+  expectRefused(get("/fifo/"), 404);  // ENOTDIR for open(2) too, not 403
+  EXPECT_EQ(get("/one.bin/..").status, 403);  // the root, which has no index
 }
 
 TEST_F(StaticFilesTest, SymlinkInsideRootIsServed) {

@@ -111,7 +111,8 @@ class StaticFilesTest : public ::testing::Test {
     ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
   }
 
-  // Parses the request text with the real parser, then asks StaticFiles.
+  // Parses the request text with the real parser, then asks StaticFiles. A
+  // request the parser refuses gets the parser's status, as from the session.
   FileResponse respond(const std::string& request_line, const std::vector<std::string>& fields = {}) const {
     std::string text = request_line + "\r\nHost: a\r\n";
     for (const std::string& field : fields) {
@@ -120,9 +121,24 @@ class StaticFilesTest : public ::testing::Test {
     text += "\r\n";
     RequestParser parser(ParserLimits::from(config::HttpOptions{}));
     const RequestParser::Result result = parser.feed(text);
+    if (result.event == RequestParser::Event::kError) {
+      FileResponse refused;
+      refused.status = parser.error().status;
+      return refused;
+    }
     EXPECT_EQ(result.event, RequestParser::Event::kHead) << text;
     const bool head = parser.request().method == "HEAD";
     return files_->respond(parser.request(), head);
+  }
+
+  // A GET of the origin-form `target` that no parser has checked: what
+  // StaticFiles does on its own with a path the parser would refuse.
+  FileResponse getUnparsed(std::string_view target) const {
+    Request request;
+    request.method = "GET";
+    request.target = request.path = target;
+    request.form = TargetForm::kOrigin;
+    return files_->respond(request, false);
   }
 
   FileResponse get(const std::string& target, const std::vector<std::string>& fields = {}) const {

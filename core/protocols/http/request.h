@@ -36,7 +36,8 @@ struct Request {
   // and authority ("/" when it has no path); other forms as sent.
   std::string_view path;
   // Where the request goes: the authority of an absolute-form target, which
-  // overrides the Host field (RFC 9112 §3.2.2); else the Host field (maybe empty).
+  // overrides the Host field (RFC 9112 §3.2.2); else the Host field, never
+  // empty when present; empty when an HTTP/1.0 request has none.
   std::string_view host;
   int minor_version = 1;  // 0 or 1: HTTP/1.2 and above are read as 1.1 (RFC 9110 §2.5)
   std::vector<Header> headers;

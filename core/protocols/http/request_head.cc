@@ -10,6 +10,7 @@ namespace {
 constexpr Error kMalformedRequestLine{kBadRequest, "malformed request line"};
 constexpr Error kBadMethod{kBadRequest, "invalid method"};
 constexpr Error kBadTarget{kBadRequest, "invalid request target"};
+constexpr Error kPathAboveRoot{kBadRequest, "request target path climbs above the root"};
 constexpr Error kBadVersion{kBadRequest, "invalid HTTP version"};
 constexpr Error kUnsupportedVersion{kVersionNotSupported, "HTTP major version not 1"};
 constexpr Error kObsFold{kBadRequest, "field line starts with whitespace (obs-fold)"};
@@ -19,6 +20,7 @@ constexpr Error kBadFieldValue{kBadRequest, "invalid field value"};
 constexpr Error kMissingHost{kBadRequest, "HTTP/1.1 request without Host"};
 constexpr Error kDuplicateHost{kBadRequest, "more than one Host"};
 constexpr Error kBadHost{kBadRequest, "invalid Host"};
+constexpr Error kEmptyHost{kBadRequest, "empty Host"};
 constexpr Error kBadContentLength{kBadRequest, "invalid Content-Length"};
 constexpr Error kConflictingContentLength{kBadRequest, "conflicting Content-Length values"};
 constexpr Error kLengthAndEncoding{kBadRequest, "both Content-Length and Transfer-Encoding"};
@@ -92,6 +94,18 @@ class TransferCodings {
   int chunked_count_ = 0;
 };
 
+// The path and query of an origin-form or absolute-form target: RFC 3986's
+// characters and percent-encodings, no encoded NUL, and no climb above "/".
+std::optional<Error> checkPath(std::string_view path_and_query) {
+  if (!isPathAndQuery(path_and_query)) {
+    return kBadTarget;
+  }
+  if (!staysBelowRoot(path_and_query)) {
+    return kPathAboveRoot;
+  }
+  return std::nullopt;
+}
+
 // RFC 9112 §3.2: the four forms of request-target, each only where it belongs.
 std::optional<Error> parseTarget(Request& request) {
   const std::string_view target = request.target;
@@ -101,7 +115,7 @@ std::optional<Error> parseTarget(Request& request) {
     // §3.2.3: authority-form, host ":" port, and only for CONNECT.
     request.form = TargetForm::kAuthority;
     const std::size_t colon = target.rfind(':');
-    const bool valid = colon != std::string_view::npos && colon > 0 && isAuthority(target) &&
+    const bool valid = colon != std::string_view::npos && colon > 0 && isHostAndPort(target) &&
                        parseDecimal(target.substr(colon + 1)).has_value();
     return valid ? std::nullopt : std::optional(kBadTarget);
   }
@@ -112,12 +126,16 @@ std::optional<Error> parseTarget(Request& request) {
   }
   if (target.front() == '/') {
     request.form = TargetForm::kOrigin;  // §3.2.1
-    return isPathAndQuery(target) ? std::nullopt : std::optional(kBadTarget);
+    return checkPath(target);
   }
-  // §3.2.2: absolute-form. Only http and https URIs name this server; an
-  // empty host is invalid for both (RFC 9110 §4.2.1, §4.2.2).
+  // §3.2.2: absolute-form, scheme "://" authority [path-abempty] ["?" query].
+  // Only http and https URIs name this server; an empty host is invalid for
+  // both (RFC 9110 §4.2.1, §4.2.2). Anything else ("http", "foo") is no form.
   request.form = TargetForm::kAbsolute;
   const std::size_t scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return kBadTarget;
+  }
   const std::string_view scheme = target.substr(0, scheme_end);
   if (!equalsIgnoreCase(scheme, "http") && !equalsIgnoreCase(scheme, "https")) {
     return kBadTarget;
@@ -126,10 +144,10 @@ std::optional<Error> parseTarget(Request& request) {
   const std::size_t path_begin = rest.find_first_of("/?");
   request.host = rest.substr(0, path_begin);
   request.path = path_begin == std::string_view::npos ? "/" : rest.substr(path_begin);
-  if (request.host.empty() || !isAuthority(request.host) || !isPathAndQuery(request.path)) {
+  if (!isHostAndPort(request.host)) {
     return kBadTarget;
   }
-  return std::nullopt;
+  return checkPath(request.path);
 }
 
 // RFC 9112 §3: method SP request-target SP HTTP-version, one SP each; no
@@ -174,12 +192,14 @@ std::optional<Error> interpretFields(Request& request) {
   bool expect_continue = false;
   for (const Header& field : request.headers) {
     if (equalsIgnoreCase(field.name, "host")) {
-      // RFC 9112 §3.2: more than one Host, or an invalid one, is a 400.
+      // RFC 9112 §3.2: more than one Host, or an invalid one, is a 400; an
+      // empty one too, in any version and whatever the target's form, as
+      // nginx does: §3.3 lets a server reject an empty http authority.
       if (++hosts > 1) {
         return kDuplicateHost;
       }
-      if (!isAuthority(field.value)) {
-        return kBadHost;
+      if (!isHostAndPort(field.value)) {
+        return field.value.empty() ? kEmptyHost : kBadHost;
       }
       if (request.form != TargetForm::kAbsolute) {
         request.host = field.value;

@@ -121,6 +121,11 @@ FileResponse StaticFiles::respond(const Request& request, bool head_only) const 
     return statusOnly(400);
   }
   Lookup found = open(target->relative);
+  // Anything but a directory, named as one ("/a.txt/", "/a.txt/."), is not
+  // there, as open(2) says of "a.txt/" (ENOTDIR) and nginx answers: 404.
+  if (found.file && found.status != 500 && target->trailing_slash && !S_ISDIR(found.info.st_mode)) {
+    return statusOnly(404);
+  }
   std::string_view name = target->relative;
   if (found.status == 0 && S_ISDIR(found.info.st_mode)) {
     // As nginx does: a directory named without its trailing "/" is redirected

@@ -1,5 +1,6 @@
 #include "core/protocols/http/syntax.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -26,6 +27,14 @@ constexpr CharClass alphanumericAnd(std::string_view others) {
 constexpr CharClass kTokenChars = alphanumericAnd("!#$%&'*+-.^_`|~");
 // unreserved, pct-encoded, sub-delims; ":" before a port, "[]" around an IP-literal.
 constexpr CharClass kAuthorityChars = alphanumericAnd("-._~%!$&'()*+,;=:[]");
+
+constexpr CharClass kDigits = [] {
+  CharClass members{};
+  for (char c = '0'; c <= '9'; ++c) {
+    members[static_cast<unsigned char>(c)] = true;
+  }
+  return members;
+}();
 
 constexpr CharClass kPathChars = [] {
   CharClass members{};
@@ -149,7 +158,92 @@ bool isFieldValue(std::string_view text) { return allIn(kFieldValueChars, text);
 
 bool isAuthority(std::string_view text) { return allIn(kAuthorityChars, text); }
 
-bool isPathAndQuery(std::string_view text) { return allIn(kPathChars, text); }
+bool isHostAndPort(std::string_view text) {
+  if (!isAuthority(text)) {
+    return false;
+  }
+  // The host ends at the IP-literal's "]", or else at the first ":".
+  std::size_t host_end = text.find(':');
+  if (text.starts_with('[')) {
+    host_end = text.find(']');
+    if (host_end == std::string_view::npos) {
+      return false;
+    }
+    ++host_end;
+  }
+  std::string_view host = text.substr(0, host_end);
+  const std::string_view port = text.substr(std::min(host_end, text.size()));
+  const std::string_view inside = host.starts_with('[') ? host.substr(1, host.size() - 2) : host;
+  if (inside.find_first_of("[]") != std::string_view::npos) {
+    return false;
+  }
+  if (!port.empty() && (port.front() != ':' || !allIn(kDigits, port.substr(1)))) {
+    return false;
+  }
+  if (host.find("..") != std::string_view::npos) {
+    return false;
+  }
+  if (host.ends_with('.')) {
+    host.remove_suffix(1);
+  }
+  return !host.empty();
+}
+
+bool isPathAndQuery(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!kPathChars[static_cast<unsigned char>(text[i])]) {
+      return false;
+    }
+    if (text[i] == '%') {
+      if (text.size() - i < 3) {
+        return false;
+      }
+      const int high = hexDigitValue(text[i + 1]);
+      const int low = hexDigitValue(text[i + 2]);
+      if (high < 0 || low < 0 || high + low == 0) {
+        return false;
+      }
+      i += 2;
+    }
+  }
+  return true;
+}
+
+bool staysBelowRoot(std::string_view path_and_query) {
+  const std::string_view path = path_and_query.substr(0, path_and_query.find('?'));
+  std::size_t depth = 0;  // segments kept so far
+  std::size_t length = 0;  // of the current segment, decoded
+  std::size_t dots = 0;    // of its octets, how many are "."
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    char c = i < path.size() ? path[i] : '/';
+    if (c == '%' && path.size() - i >= 3 && hexDigitValue(path[i + 1]) >= 0 && hexDigitValue(path[i + 2]) >= 0) {
+      c = static_cast<char>(hexDigitValue(path[i + 1]) * 16 + hexDigitValue(path[i + 2]));
+      i += 2;
+    }
+    if (c != '/') {
+      ++length;
+      dots += c == '.' ? 1 : 0;
+      continue;
+    }
+    if (length == 2 && dots == 2) {
+      if (depth == 0) {
+        return false;
+      }
+      --depth;
+    } else if (length > 0 && !(length == 1 && dots == 1)) {
+      ++depth;  // not an empty segment ("a//b"), not "."
+    }
+    length = dots = 0;
+  }
+  return true;
+}
+
+int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {

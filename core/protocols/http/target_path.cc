@@ -3,16 +3,10 @@
 #include <optional>
 #include <vector>
 
+#include "core/protocols/http/syntax.h"
+
 namespace epolld::http {
 namespace {
-
-// A hex digit's value, or -1.
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // RFC 3986 §2.1: every "%" must start two hex digits. A NUL cannot be part of
 // a file name and would cut the name short in a syscall, so it is refused too.
@@ -24,8 +18,8 @@ std::optional<std::string> percentDecode(std::string_view text) {
       decoded += text[i];
       continue;
     }
-    const int high = i + 1 < text.size() ? hexValue(text[i + 1]) : -1;
-    const int low = i + 2 < text.size() ? hexValue(text[i + 2]) : -1;
+    const int high = i + 1 < text.size() ? hexDigitValue(text[i + 1]) : -1;
+    const int low = i + 2 < text.size() ? hexDigitValue(text[i + 2]) : -1;
     if (high < 0 || low < 0 || (high == 0 && low == 0)) {
       return std::nullopt;
     }
