@@ -4,15 +4,17 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "config/host_checks.h"
+#include "config/source_text.h"
 #include "config/yaml_reader.h"
+#include "config/yaml_syntax.h"
 
 namespace epolld::config {
 namespace {
@@ -68,28 +70,49 @@ constexpr Duration kMaxTimeout = std::chrono::hours(24 * 365);
 
 LogLevel readLevel(const Field& field) { return static_cast<LogLevel>(field.choice(kLevelNames)); }
 
-LogOptions readLog(const Field& field) {
+// A string that goes into a header line, a log line or a path: a line break would forge
+// lines, and a NUL would cut a path short of what the message showed.
+std::string printableString(const Field& field) {
+  std::string text = field.string(false);
+  if (std::ranges::any_of(text, [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    field.fail("must not contain control characters, got " + quote(text));
+  }
+  return text;
+}
+
+// Start-up opens the log file for appending (creating it) unless file_level is off.
+// `file` is the log.file value; without one the default is checked, pointing at `at`.
+void checkLogFile(const LogOptions& log, const Field* file, const Field& at) {
+  if (log.file_level == LogLevel::kOff) return;
+  if (const std::optional<std::string> problem = appendProblem(log.file)) {
+    if (file) file->fail(*problem);
+    at.fail("log.file (default " + quote(log.file) + "): " + *problem);
+  }
+}
+
+LogOptions readLog(const Field& field, Checks checks) {
   const MapReader map(field, kLogKeys);
   LogOptions log;
-  if (const Field* f = map.find("name")) log.name = f->string(false);
-  if (const Field* f = map.find("file")) log.file = f->string(false);
+  if (const Field* f = map.find("name")) log.name = printableString(*f);
+  if (const Field* f = map.find("file")) log.file = printableString(*f);
   if (const Field* f = map.find("file_level")) log.file_level = readLevel(*f);
   if (const Field* f = map.find("console_level")) log.console_level = readLevel(*f);
+  if (checks == Checks::kHost) checkLogFile(log, map.find("file"), field);
   return log;
 }
 
-HttpOptions readHttp(const Field& field) {
+HttpOptions readHttp(const Field& field, Checks checks) {
   const MapReader map(field, kHttpKeys);
   HttpOptions http;
   if (const Field* f = map.find("body")) http.body = f->string(true);
-  if (const Field* f = map.find("content_type")) {
-    http.content_type = f->string(false);
-    // It goes out as a header line: a line break in it would corrupt every response.
-    if (std::ranges::any_of(http.content_type, [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-      f->fail("must not contain control characters, got " + quote(http.content_type));
+  // It goes out as a header line: a line break in it would corrupt every response.
+  if (const Field* f = map.find("content_type")) http.content_type = printableString(*f);
+  if (const Field* f = map.find("root")) {
+    http.root = printableString(*f);
+    if (checks == Checks::kHost) {
+      if (const std::optional<std::string> problem = readableDirectoryProblem(*http.root)) f->fail(*problem);
     }
   }
-  if (const Field* f = map.find("root")) http.root = f->string(false);
   if (const Field* f = map.find("max_request_line")) http.max_request_line = f->size(64, kMiB);
   if (const Field* f = map.find("max_header_count")) http.max_header_count = f->integer<std::size_t>(1, 10'000);
   if (const Field* f = map.find("max_header_bytes")) http.max_header_bytes = f->size(256, 16 * kMiB);
@@ -113,11 +136,49 @@ std::string canonicalAddress(const Field& field) {
   field.fail(quote(text) + " is not an IPv4 or IPv6 address");
 }
 
-std::vector<Listener> readListeners(const Field& field, std::span<const std::string_view> protocols) {
+// Finds listeners that cannot all be bound: the same address and port twice, or a
+// wildcard (0.0.0.0, [::]) beside another address of its family on the same port, which
+// bind(2) refuses once either listens. IPv6 listeners are bound IPV6_V6ONLY, so
+// 0.0.0.0:P and [::]:P do not collide. Port 0 gets a fresh port at each bind: never.
+class EndpointClaims {
+ public:
+  void claim(const Field& item, const std::string& host, std::uint16_t port) {
+    if (port == 0) return;
+    const Claim mine{host + ":" + std::to_string(port), item.path()};
+    const auto [previous, added] = exact_.emplace(mine.endpoint, mine.path);
+    if (!added) item.fail(mine.endpoint + " is already used by " + previous->second);
+    const bool wildcard = host == "0.0.0.0" || host == "[::]";
+    PortClaims& port_claims = ports_[{host.starts_with('['), port}];
+    const Claim* other = wildcard ? port_claims.first : port_claims.wildcard;
+    if (other) {
+      item.fail(mine.endpoint + " cannot be bound beside " + other->endpoint + " of " + other->path + ": " +
+                "a wildcard address already takes the port on every address of its family");
+    }
+    claims_.push_back(std::make_unique<Claim>(mine));
+    if (!port_claims.first) port_claims.first = claims_.back().get();
+    if (wildcard) port_claims.wildcard = claims_.back().get();
+  }
+
+ private:
+  struct Claim {
+    std::string endpoint;  // "127.0.0.1:80", "[::1]:80"
+    std::string path;      // "listeners[0]"
+  };
+  struct PortClaims {
+    const Claim* first = nullptr;
+    const Claim* wildcard = nullptr;
+  };
+
+  std::map<std::string, std::string> exact_;                        // endpoint -> path
+  std::map<std::pair<bool, std::uint16_t>, PortClaims> ports_;      // (IPv6?, port)
+  std::vector<std::unique_ptr<Claim>> claims_;
+};
+
+std::vector<Listener> readListeners(const Field& field, std::span<const std::string_view> protocols, Checks checks) {
   const std::vector<Field> items = field.items("listeners");
   if (items.empty()) field.fail("expected at least one listener");
   std::vector<Listener> listeners;
-  std::map<std::string, std::string> used;  // "address:port" -> the listener's path
+  EndpointClaims claims;
   for (const Field& item : items) {
     const MapReader map(item, kListenerKeys);
     Listener listener;
@@ -130,20 +191,15 @@ std::vector<Listener> readListeners(const Field& field, std::span<const std::str
       if (listener.protocol != "http") {
         http->failAt(http->keyMark(), "allowed only with protocol http, this listener's is " + listener.protocol);
       }
-      listener.http = readHttp(*http);
+      listener.http = readHttp(*http, checks);
     }
-    // Port 0 gets a fresh ephemeral port at each bind, so those never collide.
-    if (listener.port != 0) {
-      const std::string endpoint = host + ":" + std::to_string(listener.port);
-      const auto [previous, added] = used.emplace(endpoint, item.path());
-      if (!added) item.fail(endpoint + " is already used by " + previous->second);
-    }
+    claims.claim(item, host, listener.port);
     listeners.push_back(std::move(listener));
   }
   return listeners;
 }
 
-Config readConfig(const Field& root, std::span<const std::string_view> protocols) {
+Config readConfig(const Field& root, std::span<const std::string_view> protocols, Checks checks) {
   const MapReader top(root, kTopKeys);
   Config config;
   config.source = root.source();
@@ -155,20 +211,21 @@ Config readConfig(const Field& root, std::span<const std::string_view> protocols
   if (const Field* f = top.find("idle_timeout")) config.idle_timeout = f->duration(kMinTimeout, kMaxTimeout);
   if (const Field* f = top.find("shutdown_timeout")) config.shutdown_timeout = f->duration(kMinTimeout, kMaxTimeout);
   if (const Field* f = top.find("output_buffer_limit")) config.output_buffer_limit = f->size(4 * kKiB, kGiB);
-  if (const Field* f = top.find("log")) config.log = readLog(*f);
-  config.listeners = readListeners(top.require("listeners"), protocols);
+  if (const Field* f = top.find("log")) {
+    config.log = readLog(*f, checks);
+  } else if (checks == Checks::kHost) {
+    checkLogFile(config.log, nullptr, root);
+  }
+  config.listeners = readListeners(top.require("listeners"), protocols, checks);
   return config;
 }
 
 }  // namespace
 
-Config parse(std::string_view yaml_text, const std::string& source_name, std::span<const std::string_view> protocols) {
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml_text));
-  } catch (const YAML::Exception& e) {
-    failAt(source_name, e.mark, e.msg);
-  }
+Config parse(std::string_view yaml_text, const std::string& source_name, std::span<const std::string_view> protocols,
+             Checks checks) {
+  checkText(yaml_text, source_name);
+  const std::vector<YAML::Node> documents = loadDocuments(yaml_text, source_name);
   if (documents.empty() || documents.front().IsNull()) {
     // SPEC.md wants FILE:LINE:COLUMN for every error: an empty file is wrong from its start.
     YAML::Mark start;
@@ -177,22 +234,14 @@ Config parse(std::string_view yaml_text, const std::string& source_name, std::sp
   }
   if (documents.size() > 1) failAt(source_name, documents[1].Mark(), "expected one YAML document, found a second");
   const YAML::Node& root = documents.front();
-  return readConfig(Field(root, "", root.Mark(), source_name), protocols);
+  return readConfig(Field(root, "", root.Mark(), source_name), protocols, checks);
 }
 
 Config loadFile(const std::string& path, std::span<const std::string_view> protocols) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) failAt(path, YAML::Mark::null_mark(), std::string("cannot open: ") + std::strerror(errno));
-  std::string text;
-  try {
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  } catch (const std::ios_base::failure&) {  // libstdc++'s way to report read(2) failing, a directory say
-    failAt(path, YAML::Mark::null_mark(), std::string("cannot read: ") + std::strerror(errno));
-  }
-  return parse(text, path, protocols);
+  return parse(readConfigFile(path), path, protocols, Checks::kHost);
 }
 
-Config builtInDefaults() { return parse(kDefaultYaml, "built-in defaults"); }
+Config builtInDefaults() { return parse(kDefaultYaml, "built-in defaults", kKnownProtocols, Checks::kHost); }
 
 std::string_view toString(LogLevel level) { return kLevelNames[static_cast<std::size_t>(level)]; }
 

@@ -41,12 +41,12 @@ std::optional<std::uint64_t> parseUnsigned(std::string_view text) {
 
 }  // namespace
 
-std::string quote(std::string_view text) {
-  constexpr std::size_t kMaxShown = 40;
+std::string quote(std::string_view text, std::size_t max_shown) {
   std::string quoted = "'";
-  for (const char c : text.substr(0, kMaxShown)) {
+  for (const char c : text.substr(0, max_shown)) {
     const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
+    // Above 0x7f too: a C1 control or a broken UTF-8 sequence can drive a terminal.
+    if (byte < 0x20 || byte >= 0x7f) {
       constexpr std::string_view kHex = "0123456789abcdef";
       quoted += "\\x";
       quoted += kHex[byte >> 4];
@@ -55,7 +55,7 @@ std::string quote(std::string_view text) {
       quoted += c;
     }
   }
-  quoted += text.size() > kMaxShown ? "'..." : "'";
+  quoted += text.size() > max_shown ? "'..." : "'";
   return quoted;
 }
 

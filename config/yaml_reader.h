@@ -17,9 +17,9 @@
 
 namespace epolld::config {
 
-// 'text' for a message: control characters escaped, so that it stays one line, and long
-// values cut.
-std::string quote(std::string_view text);
+// 'text' for a message: control characters and every byte above 0x7f escaped (\xNN), so
+// that it stays one line of plain text whatever the file held, and long values cut.
+std::string quote(std::string_view text, std::size_t max_shown = 40);
 
 // Throws ConfigError "SOURCE:LINE:COLUMN: what", or "SOURCE: what" for a null mark.
 [[noreturn]] void failAt(const std::string& source, const YAML::Mark& mark, std::string_view what);

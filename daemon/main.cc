@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -78,4 +79,15 @@ int run(const std::vector<std::string>& args) {
 }  // namespace
 }  // namespace epolld
 
-int main(int argc, char** argv) { return epolld::run(std::vector<std::string>(argv + 1, argv + argc)); }
+// Nothing may end epolld with a crash: whatever escapes (std::bad_alloc, an error no one
+// foresaw) becomes one line and exit status 1, like any other failure to start.
+int main(int argc, char** argv) {
+  try {
+    return epolld::run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "epolld: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "epolld: unexpected error of unknown type\n");
+  }
+  return epolld::kExitFailure;
+}

@@ -9,6 +9,8 @@
 namespace epolld::config {
 namespace {
 
+using std::string_literals::operator""s;
+
 constexpr std::string_view kOneListener = R"(listeners:
   - address: 127.0.0.1
     port: 0
@@ -188,6 +190,40 @@ TEST(ConfigErrors, DuplicateListenerComparesNormalizedAddresses) {
             "test.yaml:4:5: listeners[2]: [::]:80 is already used by listeners[0]");
 }
 
+// bind(2) refuses 127.0.0.1:P once 0.0.0.0:P listens (and the reverse); -t said ok.
+TEST(ConfigErrors, WildcardBesideAnotherAddressOnItsPortCollides) {
+  constexpr std::string_view kWhy = ": a wildcard address already takes the port on every address of its family";
+  EXPECT_EQ(errorOf("listeners:\n"
+                    "  - {address: 0.0.0.0, port: 80, protocol: echo}\n"
+                    "  - {address: 127.0.0.1, port: 80, protocol: http}\n"),
+            "test.yaml:3:5: listeners[1]: 127.0.0.1:80 cannot be bound beside 0.0.0.0:80 of listeners[0]" +
+                std::string(kWhy));
+  EXPECT_EQ(errorOf("listeners:\n"
+                    "  - {address: 127.0.0.1, port: 80, protocol: echo}\n"
+                    "  - {address: 10.0.0.1, port: 80, protocol: echo}\n"
+                    "  - {address: 0.0.0.0, port: 80, protocol: http}\n"),
+            "test.yaml:4:5: listeners[2]: 0.0.0.0:80 cannot be bound beside 127.0.0.1:80 of listeners[0]" +
+                std::string(kWhy));
+  EXPECT_EQ(errorOf("listeners:\n"
+                    "  - {address: '::1', port: 80, protocol: echo}\n"
+                    "  - {address: '::', port: 80, protocol: http}\n"),
+            "test.yaml:3:5: listeners[1]: [::]:80 cannot be bound beside [::1]:80 of listeners[0]" + std::string(kWhy));
+}
+
+// IPv6 listeners are IPV6_V6ONLY, so each family's wildcard is its own; port 0 is a
+// fresh port each time.
+TEST(ConfigErrors, WildcardsOfBothFamiliesAndPortZeroDoNotCollide) {
+  EXPECT_EQ(errorOf("listeners:\n"
+                    "  - {address: 0.0.0.0, port: 80, protocol: echo}\n"
+                    "  - {address: '::', port: 80, protocol: echo}\n"
+                    "  - {address: 0.0.0.0, port: 81, protocol: echo}\n"
+                    "  - {address: '::1', port: 81, protocol: echo}\n"
+                    "  - {address: 0.0.0.0, port: 0, protocol: echo}\n"
+                    "  - {address: 127.0.0.1, port: 0, protocol: echo}\n"
+                    "workers: x\n"),
+            "test.yaml:8:10: workers: expected an integer from 0 to 1024, got 'x'");
+}
+
 TEST(ConfigErrors, ListenerNeedsAddressPortAndProtocol) {
   EXPECT_EQ(errorOf("listeners:\n  - address: 127.0.0.1\n    protocol: echo\n"),
             "test.yaml:2:5: listeners[0]: missing key 'port'");
@@ -214,9 +250,78 @@ TEST(ConfigErrors, EmptyOrNonMapDocumentIsRejected) {
             "shutdown_timeout, output_buffer_limit, log, listeners, got 'just text'");
 }
 
-TEST(ConfigErrors, SyntaxErrorReportsYamlCppPosition) {
-  EXPECT_EQ(errorOf("workers: 1\n\tlog: x\n"), "test.yaml:2:1: illegal tab when looking for indentation");
-  EXPECT_EQ(errorOf("listeners: [a, b\n"), "test.yaml:2:1: end of sequence flow not found");
+// yaml-cpp's own words ("end of sequence flow not found") name its grammar, not the mistake.
+TEST(ConfigErrors, SyntaxErrorIsExplainedAtYamlCppPosition) {
+  EXPECT_EQ(errorOf("listeners: [a, b\n"), "test.yaml:2:1: a '[' is not closed: expected ',' or ']' here");
+  EXPECT_EQ(errorOf("log: {name: x\n"), "test.yaml:2:1: a '{' is not closed: expected ',' or '}' here");
+  EXPECT_EQ(errorOf("listeners: [a]]\n"), "test.yaml:1:15: a ']' or '}' that closes nothing");
+  EXPECT_EQ(errorOf("log: \"x"), "test.yaml:1:8: a quoted string is not closed before the end of the file");
+  EXPECT_EQ(errorOf("trigger: edge: level\n"),
+            "test.yaml:1:14: 'key: value' cannot start here: check the indentation, or quote a value that holds ': '");
+}
+
+// The usual result of an editor inserting tabs: yaml-cpp's complaint varies with what
+// follows the tab ("illegal block entry", "illegal map value"); the cause does not.
+TEST(ConfigErrors, TabIndentationIsNamed) {
+  constexpr std::string_view kTabs = "tabs cannot indent YAML; use spaces";
+  EXPECT_EQ(errorOf("workers: 1\n\tlog: x\n"), "test.yaml:2:1: " + std::string(kTabs));
+  EXPECT_EQ(errorOf("listeners:\n\t- address: 127.0.0.1\n"), "test.yaml:2:2: " + std::string(kTabs));
+  EXPECT_EQ(errorOf("log:\n\tfile: x.log\n"), "test.yaml:2:6: " + std::string(kTabs));
+  // A tab inside a value is no indentation.
+  EXPECT_EQ(errorOf(withListener("log: {name: \"a\tb\"}\n")),
+            "test.yaml:1:13: log.name: must not contain control characters, got 'a\\x09b'");
+}
+
+TEST(ConfigErrors, EscapesInMessagesAreEscapedAgain) {
+  EXPECT_EQ(errorOf("workers: \"\\q\"\n"),
+            "test.yaml:1:13: unknown escape in a double-quoted string: write \\\\ for a backslash, or use single "
+            "quotes, got 'q'");
+  EXPECT_EQ(errorOf("workers: \"\\\xc3\xa9\"\n"),
+            "test.yaml:1:13: unknown escape in a double-quoted string: write \\\\ for a backslash, or use single "
+            "quotes, got '\\xc3'");
+  EXPECT_EQ(errorOf(withListener("trigger: \"\\x9b\\xff\"\n")),
+            "test.yaml:1:10: trigger: expected one of edge|level, got '\\xc2\\x9b\\xc3\\xbf'");
+}
+
+// 100,000 '[' made yaml-cpp recurse 2,000 deep and say "1:200004: bad file".
+TEST(ConfigErrors, DeepNestingIsRefusedBeforeYamlCppRecurses) {
+  constexpr std::string_view kDeep = ": not a configuration (a '[' or '{' left open?)";
+  // yaml-cpp's marks inside a run of brackets are approximate; the line is right.
+  EXPECT_EQ(errorOf(std::string(100'000, '[')),
+            "test.yaml:1:17: lists and maps nested deeper than 32 levels" + std::string(kDeep));
+  EXPECT_EQ(errorOf(std::string(100'000, '{')),
+            "test.yaml:1:32: lists and maps nested deeper than 32 levels" + std::string(kDeep));
+  std::string dashes;
+  for (int i = 0; i < 50'000; ++i) dashes += "- ";
+  EXPECT_EQ(errorOf(dashes + "x\n"), "test.yaml:1:65: lists and maps nested deeper than 32 levels" + std::string(kDeep));
+  // 32 levels are still parsed (and then refused for what they hold).
+  EXPECT_EQ(errorOf(std::string(32, '[') + std::string(32, ']')),
+            "test.yaml:1:1: expected a map with keys workers, trigger, max_connections, idle_timeout, "
+            "shutdown_timeout, output_buffer_limit, log, listeners, got a list");
+}
+
+TEST(ConfigErrors, BinaryBytesAreRefusedWithTheirPosition) {
+  EXPECT_EQ(errorOf("workers: 1\nlog:\0\xff\n"s),
+            "test.yaml:2:5: byte '\\x00' is not text: is this a configuration file?");
+  EXPECT_EQ(errorOf("workers: 1\n\x7f"s), "test.yaml:2:1: byte '\\x7f' is not text: is this a configuration file?");
+  EXPECT_EQ(errorOf("log: {name: \xc3\xa9\xff}\n"s),
+            "test.yaml:1:14: byte '\\xff' is not UTF-8 text: is this a configuration file?");
+  EXPECT_EQ(errorOf("\xed\xa0\x80"s), "test.yaml:1:1: byte '\\xed' is not UTF-8 text: is this a configuration file?");
+  // UTF-8 text is fine, and shown escaped.
+  EXPECT_EQ(errorOf(withListener("trigger: \xc3\xa9\n")), "test.yaml:1:10: trigger: expected one of edge|level, got '\\xc3\\xa9'");
+}
+
+TEST(ConfigErrors, OverOneMebibyteIsRefused) {
+  EXPECT_EQ(errorOf(std::string(1024 * 1024 + 1, '#')),
+            "test.yaml: larger than 1 MiB: not a configuration (is it the right file?)");
+  EXPECT_EQ(errorOf(std::string(1024 * 1024, '#')), "test.yaml:1:1: the configuration is empty; expected a map of settings");
+}
+
+TEST(ConfigErrors, LogNameMustBeOneLine) {
+  EXPECT_EQ(errorOf(withListener("log: {name: \"a\\nb\"}\n")),
+            "test.yaml:1:13: log.name: must not contain control characters, got 'a\\x0ab'");
+  EXPECT_EQ(errorOf(withListener("log: {file: \"a\\0b\"}\n")),
+            "test.yaml:1:13: log.file: must not contain control characters, got 'a\\x00b'");
 }
 
 TEST(ConfigErrors, SecondDocumentIsRejected) {

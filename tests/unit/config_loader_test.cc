@@ -2,6 +2,7 @@
 #include "config/loader.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -147,8 +148,8 @@ TEST(ConfigLoader, Ipv6AddressesAreAccepted) {
   const Config config = parse(R"(
 listeners:
   - {address: "::", port: 80, protocol: echo}
-  - {address: "fe80::1", port: 80, protocol: echo}
-  - {address: "::ffff:10.0.0.1", port: 80, protocol: echo}
+  - {address: "fe80::1", port: 81, protocol: echo}
+  - {address: "::ffff:10.0.0.1", port: 82, protocol: echo}
   - {address: 0.0.0.0, port: 80, protocol: echo}
 )",
                               "test.yaml");
@@ -213,6 +214,104 @@ TEST_F(ConfigFiles, UnreadableFileReportsStrerror) {
   const std::string path = write("secret.yaml", kOneListener);
   std::filesystem::permissions(path, std::filesystem::perms::none);
   EXPECT_EQ(errorOf(path), path + ": cannot open: Permission denied");
+}
+
+// /dev/zero read forever and ended in std::bad_alloc; a FIFO would block -t for good.
+TEST_F(ConfigFiles, OnlyRegularFilesAreRead) {
+  EXPECT_EQ(errorOf("/dev/zero"), "/dev/zero: cannot read: a character device, not a regular file");
+  const std::string fifo = (dir_ / "fifo.yaml").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(errorOf(fifo), fifo + ": cannot read: a FIFO, not a regular file");
+}
+
+TEST_F(ConfigFiles, FileOverOneMebibyteIsRefusedUnread) {
+  const std::string path = write("huge.yaml", std::string(kOneListener) + std::string(1024 * 1024, '#'));
+  EXPECT_EQ(errorOf(path), path + ": larger than 1 MiB: not a configuration (is it the right file?)");
+}
+
+// A file in /proc says it has 0 bytes: the read loop, not st_size, bounds the read.
+TEST_F(ConfigFiles, FileThatUnderstatesItsSizeIsStillRead) {
+  EXPECT_EQ(errorOf("/proc/self/status").rfind("/proc/self/status:1:1: unknown key 'Name'", 0), 0u);
+}
+
+// What start-up opens besides the sockets is checked where its value is written, so
+// that -t, start-up and a reload refuse it alike (they all call loadFile).
+class ConfigHostChecks : public ConfigFiles {
+ protected:
+  // One http listener whose root is `root` (line 6, column 13).
+  std::string withRoot(const std::string& root) {
+    return write("root.yaml", "listeners:\n  - address: 127.0.0.1\n    port: 0\n    protocol: http\n    http:\n"
+                              "      root: " + root + "\n");
+  }
+  // The log file is `file` (line 2, column 9).
+  std::string withLogFile(const std::string& file, std::string_view level = "debug") {
+    return write("log.yaml", "log:\n  file: " + file + "\n  file_level: " + std::string(level) + std::string(kOneListener));
+  }
+};
+
+TEST_F(ConfigHostChecks, RootMustBeAnExistingDirectory) {
+  const std::string missing = (dir_ / "missing").string();
+  std::string path = withRoot(missing);
+  EXPECT_EQ(errorOf(path), path + ":6:13: listeners[0].http.root: '" + missing + "': No such file or directory");
+  const std::string file = write("index.html", "hello");
+  path = withRoot(file);
+  EXPECT_EQ(errorOf(path), path + ":6:13: listeners[0].http.root: '" + file + "' is not a directory");
+  path = withRoot(dir_.string());
+  EXPECT_EQ(loadFile(path).listeners.at(0).http.root, dir_.string());
+}
+
+TEST_F(ConfigHostChecks, UnreadableRootIsRefused) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads directories whatever their mode";
+  const std::filesystem::path www = dir_ / "www";
+  std::filesystem::create_directory(www);
+  std::filesystem::permissions(www, std::filesystem::perms::owner_write);
+  const std::string path = withRoot(www.string());
+  EXPECT_EQ(errorOf(path), path + ":6:13: listeners[0].http.root: '" + www.string() +
+                               "' is not readable: Permission denied");
+}
+
+TEST_F(ConfigHostChecks, LogFileMustBeCreatableWithoutBeingCreated) {
+  const std::string missing_dir = (dir_ / "no-such-dir").string();
+  std::string path = withLogFile(missing_dir + "/epolld.log");
+  EXPECT_EQ(errorOf(path), path + ":2:9: log.file: cannot create '" + missing_dir + "/epolld.log': directory '" +
+                               missing_dir + "': No such file or directory");
+  const std::string log = (dir_ / "new.log").string();
+  path = withLogFile(log);
+  EXPECT_EQ(loadFile(path).log.file, log);
+  EXPECT_FALSE(std::filesystem::exists(log)) << "the check created the log file";
+}
+
+TEST_F(ConfigHostChecks, LogFileThatIsNotAWritableFileIsRefused) {
+  std::string path = withLogFile(dir_.string());
+  EXPECT_EQ(errorOf(path), path + ":2:9: log.file: cannot append to '" + dir_.string() + "': Is a directory");
+  const std::string below_file = write("plain", "") + "/epolld.log";
+  path = withLogFile(below_file);
+  EXPECT_EQ(errorOf(path), path + ":2:9: log.file: cannot append to '" + below_file + "': Not a directory");
+  if (geteuid() == 0) return;  // root writes files whatever their mode
+  const std::string read_only = write("read-only.log", "");
+  std::filesystem::permissions(read_only, std::filesystem::perms::owner_read);
+  path = withLogFile(read_only);
+  EXPECT_EQ(errorOf(path), path + ":2:9: log.file: cannot append to '" + read_only + "': Permission denied");
+}
+
+TEST_F(ConfigHostChecks, LogFileIsNotCheckedWhenFileLevelIsOff) {
+  const std::string path = withLogFile((dir_ / "no-such-dir/epolld.log").string(), "off");
+  EXPECT_EQ(loadFile(path).log.file_level, LogLevel::kOff);
+}
+
+// parse() alone checks only the text, so tests (and the fuzzer's first stage) can name
+// paths that exist nowhere.
+TEST(ConfigLoader, ParseChecksTheHostOnlyWhenAsked) {
+  const std::string yaml = "log: {file: /no/such/dir/x.log}\n"
+                           "listeners: [{address: 127.0.0.1, port: 0, protocol: http, http: {root: /no/such/dir}}]\n";
+  EXPECT_EQ(parse(yaml, "t").listeners.at(0).http.root, "/no/such/dir");
+  try {
+    parse(yaml, "t", kKnownProtocols, Checks::kHost);
+    FAIL() << "a log file in a missing directory was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "t:1:13: log.file: cannot create '/no/such/dir/x.log': directory '/no/such/dir': No such "
+                           "file or directory");
+  }
 }
 
 }  // namespace
