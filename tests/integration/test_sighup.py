@@ -127,14 +127,15 @@ class Reload(unittest.TestCase):
         with Daemon(with_second) as d:
             without_second = dict(d.config, listeners=[listener("echo", port=first)])
             stop = threading.Event()
-            answered = []
+            answered, wrong = [], []
 
             def request_in_a_loop():
                 while not stop.is_set():
                     try:
                         with socket.create_connection(("127.0.0.1", second), timeout=5 * SLOWDOWN) as sock:
                             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                            answered.append(read_until_closed(sock).startswith(b"HTTP/1.1 200 "))
+                            answer = read_until_closed(sock)
+                            (answered if answer.startswith(b"HTTP/1.1 200 ") else wrong).append(answer[:64])
                     except OSError:
                         pass  # refused or reset while the listener is away: fine
 
@@ -149,7 +150,8 @@ class Reload(unittest.TestCase):
                 for client in clients:
                     client.join()
             self.assertEqual([line for line in d.log_lines() if " - ERROR - " in line], [])
-            self.assertTrue(answered and all(answered), "every answer is a whole 200")
+            self.assertEqual(wrong, [], "every answer is a 200")
+            self.assertGreater(len(answered), 0)
             self.assertEqual(d.stop(), 0)
 
     def test_an_open_connection_keeps_its_protocol_when_its_listener_changes_protocol(self):
