@@ -6,6 +6,7 @@ nothing bound behind them.
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import BINARY, SLOWDOWN, Daemon, echo_round_trip  # noqa: E402
+from epolld_harness import BINARY, SLOWDOWN, Daemon, echo_round_trip, listener  # noqa: E402
 
 
 def run(*args):
@@ -153,10 +154,114 @@ class ConfigErrors(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(result.stdout, f"configuration {path} is ok\n")
 
+    # Issue 10, defect 6: -t said ok to these, then the start failed.
+    def test_wildcard_beside_another_address_on_its_port(self):
+        for wildcard, other in (("0.0.0.0", "127.0.0.1"), ('"::"', '"::1"')):
+            with self.subTest(wildcard=wildcard):
+                self.assertErrorAt(f"""
+                    listeners:
+                      - {{address: {wildcard}, port: 8080, protocol: echo}}
+                      - {{address: {other}, port: 8080, protocol: http}}
+                    """, 3, 5, "listeners[1]", "cannot be bound beside", ":8080")
+
+    def test_wildcards_of_both_families_share_a_port(self):
+        # IPv6 listeners are IPV6_V6ONLY: 0.0.0.0:P and [::]:P both bind.
+        path, result = self.check("""
+            listeners:
+              - {address: 0.0.0.0, port: 8080, protocol: echo}
+              - {address: "::", port: 8080, protocol: echo}
+            """)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_root_that_is_not_a_directory(self):
+        with tempfile.TemporaryDirectory() as directory:
+            for root, why in ((os.path.join(directory, "missing"), "No such file or directory"),
+                              (self.write("listeners: []\n"), "is not a directory")):
+                with self.subTest(root=root):
+                    self.assertErrorAt(f"""
+                        listeners:
+                          - address: 127.0.0.1
+                            port: 0
+                            protocol: http
+                            http:
+                              root: {root}
+                        """, 6, 13, "root", root, why)
+
+    def test_log_file_that_cannot_be_created_fails_check_and_start_alike(self):
+        """-t and a real start give the same positioned line, and -t creates nothing."""
+        with tempfile.TemporaryDirectory() as directory:
+            log = os.path.join(directory, "missing", "epolld.log")
+            text = f"""
+                log:
+                  file: {log}
+                listeners:
+                  - {{address: 127.0.0.1, port: 0, protocol: echo}}
+                """
+            self.assertErrorAt(text, 2, 9, "log.file", log, "No such file or directory")
+            path = self.write(textwrap.dedent(text).lstrip("\n"))
+            start = run("--config", path)
+            self.assertEqual(start.returncode, 1, start)
+            self.assertRegex(start.stderr, rf"^{re.escape(path)}:2:9: log.file: ")
+            self.assertEqual(os.listdir(directory), [])
+
+    # Issue 10, defect 10: /dev/zero was read until std::bad_alloc (exit 134).
+    def test_devices_fifos_and_huge_files_are_refused_at_once(self):
+        with tempfile.TemporaryDirectory() as directory:
+            fifo = os.path.join(directory, "fifo.yaml")
+            os.mkfifo(fifo)
+            huge = os.path.join(directory, "huge.yaml")
+            with open(huge, "w") as out:
+                out.write("#" * (2 << 20))
+            for path, why in (("/dev/zero", "not a regular file"), (fifo, "not a regular file"),
+                              (huge, "larger than 1 MiB")):
+                with self.subTest(path=path):
+                    result = run("--check-config", "--config", path)
+                    self.assertEqual(result.returncode, 1, result)
+                    self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                    self.assertIn(why, result.stderr)
+
+    # Issue 10, defect 11: yaml-cpp's words ("bad file", "illegal block entry") and raw bytes.
+    def test_deep_nesting_is_refused_in_words(self):
+        for opener in "[{":
+            with self.subTest(opener=opener):
+                self.assertErrorAt(opener * 100_000, 1, r"\d+", "nested deeper than 32 levels")
+
+    def test_tab_indentation_is_named(self):
+        self.assertErrorAt("listeners:\n\t- address: 127.0.0.1\n", 2, 2, "tabs cannot indent YAML; use spaces")
+
+    def test_binary_bytes_are_refused_and_shown_escaped(self):
+        garbage = b"workers: 1\nlog: \x1b[31m\x00\xff\xfe\x9b\n"
+        with tempfile.NamedTemporaryFile(suffix=".yaml", delete=False) as handle:
+            handle.write(garbage)
+        self.addCleanup(os.unlink, handle.name)
+        result = subprocess.run([BINARY, "-t", "-c", handle.name], capture_output=True, timeout=30 * SLOWDOWN)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertEqual(result.stderr,
+                         f"{handle.name}:2:6: byte '\\x1b' is not text: is this a configuration file?\n".encode())
+
+    def test_escaped_bytes_in_values_are_shown_escaped(self):
+        self.assertErrorAt('trigger: "\\e[31m\\x9b\\xff"\n', 1, 10, r"'\x1b[31m\xc2\x9b\xc3\xbf'")
+
     def test_option_without_its_argument_fails_with_usage(self):
         result = run("--config")
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("usage:", result.stderr)
+
+
+class Reload(unittest.TestCase):
+    def test_reload_refuses_what_check_config_refuses_at_the_same_position(self):
+        """SIGHUP runs the same checks as -t: a missing root is refused with its
+        FILE:LINE:COLUMN and the running configuration stays."""
+        with Daemon() as d:
+            config = dict(d.config, listeners=[listener("http", root="/nonexistent/www")])
+            d.write_config(config)
+            d.send_signal(signal.SIGHUP)
+            d.wait_for_log(r"ERROR - reload failed, keeping the running configuration: " + re.escape(d.config_path) +
+                           r":\d+:\d+: listeners\[0\]\.http\.root: '/nonexistent/www': No such file or directory")
+            checked = run("--check-config", "--config", d.config_path)
+            self.assertEqual(checked.returncode, 1)
+            self.assertIn(checked.stderr.strip(), d.log_text())
+            self.assertEqual(d.stop(), 0)
 
 
 def reserve_port(host="127.0.0.1"):
