@@ -225,15 +225,13 @@ Config readConfig(const Field& root, std::span<const std::string_view> protocols
 Config parse(std::string_view yaml_text, const std::string& source_name, std::span<const std::string_view> protocols,
              Checks checks) {
   checkText(yaml_text, source_name);
-  const std::vector<YAML::Node> documents = loadDocuments(yaml_text, source_name);
-  if (documents.empty() || documents.front().IsNull()) {
+  const YAML::Node root = loadDocument(yaml_text, source_name);
+  if (root.IsNull()) {
     // SPEC.md wants FILE:LINE:COLUMN for every error: an empty file is wrong from its start.
     YAML::Mark start;
     start.pos = start.line = start.column = 0;
     failAt(source_name, start, "the configuration is empty; expected a map of settings");
   }
-  if (documents.size() > 1) failAt(source_name, documents[1].Mark(), "expected one YAML document, found a second");
-  const YAML::Node& root = documents.front();
   return readConfig(Field(root, "", root.Mark(), source_name), protocols, checks);
 }
 

@@ -12,19 +12,29 @@
 namespace epolld::config {
 namespace {
 
-// Walks the events of every document and stops at the first collection nested deeper
-// than kMaxNesting. yaml-cpp reports a collection's start before it recurses into its
-// items, so the parser's stack never grows past that depth (yaml-cpp's own guard stops
-// at 2000 levels, with the message "bad file").
-class NestingCheck final : public YAML::EventHandler {
+// Walks the events of the first two documents: stops at the first collection nested
+// deeper than kMaxNesting (yaml-cpp reports a collection's start before it recurses
+// into its items, so its stack never grows past that depth; its own guard stops only
+// at 2000 levels, with the message "bad file"), and notes where a second document
+// starts.
+class StructureCheck final : public YAML::EventHandler {
  public:
-  explicit NestingCheck(const std::string& source) : source_(source) {}
+  explicit StructureCheck(const std::string& source) : source_(source) {}
 
-  void OnDocumentStart(const YAML::Mark&) override { depth_ = 0; }
+  int documents() const { return documents_; }
+  // The first node of the second document, or its start when it has none.
+  const YAML::Mark& secondDocument() const { return second_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    depth_ = 0;
+    if (++documents_ == 2) second_ = mark;
+  }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(mark);
+  }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
     enter(mark);
   }
@@ -35,7 +45,14 @@ class NestingCheck final : public YAML::EventHandler {
   void OnMapEnd() override { --depth_; }
 
  private:
+  void node(const YAML::Mark& mark) {
+    if (documents_ == 2 && !second_has_node_) {
+      second_ = mark;
+      second_has_node_ = true;
+    }
+  }
   void enter(const YAML::Mark& mark) {
+    node(mark);
     if (++depth_ > kMaxNesting) {
       failAt(source_, mark,
              "lists and maps nested deeper than " + std::to_string(kMaxNesting) +
@@ -45,11 +62,15 @@ class NestingCheck final : public YAML::EventHandler {
 
   const std::string& source_;
   int depth_ = 0;
+  int documents_ = 0;
+  YAML::Mark second_;
+  bool second_has_node_ = false;
 };
 
 // yaml-cpp's messages (YAML::ErrorMsg) that the parser can throw, in an operator's words.
 // Those ending in ": " carry a detail from the file after them.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 42> kExplained{{
+// Not constexpr: YAML::ErrorMsg's constants are const char* const, which clang does not fold.
+const std::array<std::pair<std::string_view, std::string_view>, 42> kExplained{{
     {YAML::ErrorMsg::YAML_DIRECTIVE_ARGS, "a %YAML directive takes one argument, the version (%YAML 1.2)"},
     {YAML::ErrorMsg::YAML_VERSION, "this YAML version is not understood (write %YAML 1.2, or no directive)"},
     {YAML::ErrorMsg::YAML_MAJOR_VERSION, "YAML versions above 1.x are not understood (write %YAML 1.2, or no directive)"},
@@ -129,15 +150,24 @@ std::string explainSyntaxError(const std::string& message, std::string_view text
   return "not valid YAML: " + quote(message);
 }
 
-std::vector<YAML::Node> loadDocuments(std::string_view text, const std::string& source) {
+YAML::Node loadDocument(std::string_view text, const std::string& source) {
   const std::string copy(text);
   try {
     std::istringstream in(copy);
     YAML::Parser parser(in);
-    NestingCheck nesting(source);
-    while (parser.HandleNextDocument(nesting)) {
+    StructureCheck structure(source);
+    // Two at most: after "[a], b" yaml-cpp 0.7 finds an empty document at the ',' on
+    // every call without moving past it, so YAML::LoadAll loops forever, growing.
+    for (int i = 0; i < 2 && parser.HandleNextDocument(structure); ++i) {
     }
-    return YAML::LoadAll(copy);
+    if (structure.documents() > 1) {
+      const YAML::Mark& second = structure.secondDocument();
+      const bool comma = second.pos >= 0 && static_cast<std::size_t>(second.pos) < text.size() && text[second.pos] == ',';
+      failAt(source, second,
+             comma ? "a ',' after a complete value: write several values as a list, [a, b]"
+                   : "expected one YAML document, found a second");
+    }
+    return YAML::Load(copy);  // the first document (a null node when there is none)
   } catch (const YAML::Exception& e) {
     failAt(source, e.mark, explainSyntaxError(e.msg, text, e.mark));
   }

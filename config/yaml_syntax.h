@@ -7,7 +7,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace epolld::config {
 
@@ -15,8 +14,9 @@ namespace epolld::config {
 // and keeps yaml-cpp's recursion shallow.
 inline constexpr int kMaxNesting = 32;
 
-// The documents in `text`, or ConfigError "SOURCE:LINE:COLUMN: what".
-std::vector<YAML::Node> loadDocuments(std::string_view text, const std::string& source);
+// The one document in `text` (a null node when it has none), or ConfigError
+// "SOURCE:LINE:COLUMN: what" for a syntax error, deep nesting or a second document.
+YAML::Node loadDocument(std::string_view text, const std::string& source);
 
 // The operator's words for a yaml-cpp parser message (YAML::ErrorMsg); `text` is the
 // whole file and `mark` where yaml-cpp stopped, to recognise tabs used as indentation.

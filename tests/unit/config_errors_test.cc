@@ -329,5 +329,13 @@ TEST(ConfigErrors, SecondDocumentIsRejected) {
             "test.yaml:4:1: expected one YAML document, found a second");
 }
 
+// Found by fuzz-config: yaml-cpp 0.7's LoadAll never returned on "[a], b" (a new empty
+// document at the ',' on every turn, memory growing); -t hung.
+TEST(ConfigErrors, CommaAfterACompleteValueIsRefused) {
+  constexpr std::string_view kComma = "a ',' after a complete value: write several values as a list, [a, b]";
+  EXPECT_EQ(errorOf("[a], b"), "test.yaml:1:4: " + std::string(kComma));
+  EXPECT_EQ(errorOf("{ max_body_e_he@vlel: in}, liste"), "test.yaml:1:26: " + std::string(kComma));
+}
+
 }  // namespace
 }  // namespace epolld::config
