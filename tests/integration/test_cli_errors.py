@@ -242,6 +242,10 @@ class ConfigErrors(unittest.TestCase):
     def test_escaped_bytes_in_values_are_shown_escaped(self):
         self.assertErrorAt('trigger: "\\e[31m\\x9b\\xff"\n', 1, 10, r"'\x1b[31m\xc2\x9b\xc3\xbf'")
 
+    def test_comma_after_a_complete_value_is_refused_not_looped_on(self):
+        # Found by scripts/fuzz-config: yaml-cpp's LoadAll never returned, growing.
+        self.assertErrorAt("[a], b\n", 1, 4, "','")
+
     def test_option_without_its_argument_fails_with_usage(self):
         result = run("--config")
         self.assertNotEqual(result.returncode, 0)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/loader.h"
+#include "config/yaml_syntax.h"
 
 namespace epolld::config {
 namespace {
@@ -327,6 +328,29 @@ TEST(ConfigErrors, LogNameMustBeOneLine) {
 TEST(ConfigErrors, SecondDocumentIsRejected) {
   EXPECT_EQ(errorOf(withListener("---\nworkers: 1\n---\nworkers: 2\n")),
             "test.yaml:4:1: expected one YAML document, found a second");
+}
+
+// Every message yaml-cpp's parser can throw has its own sentence; none reaches the
+// operator as yaml-cpp wrote it ("bad file", "illegal block entry").
+TEST(ConfigErrors, EveryYamlCppParserMessageIsExplained) {
+  namespace msg = YAML::ErrorMsg;
+  for (const std::string message :
+       {msg::YAML_DIRECTIVE_ARGS, msg::YAML_VERSION, msg::YAML_MAJOR_VERSION, msg::REPEATED_YAML_DIRECTIVE,
+        msg::TAG_DIRECTIVE_ARGS, msg::REPEATED_TAG_DIRECTIVE, msg::CHAR_IN_TAG_HANDLE, msg::TAG_WITH_NO_SUFFIX,
+        msg::END_OF_VERBATIM_TAG, msg::END_OF_MAP, msg::END_OF_MAP_FLOW, msg::END_OF_SEQ, msg::END_OF_SEQ_FLOW,
+        msg::MULTIPLE_TAGS, msg::MULTIPLE_ANCHORS, msg::MULTIPLE_ALIASES, msg::ALIAS_CONTENT, msg::INVALID_HEX,
+        msg::INVALID_UNICODE, msg::INVALID_ESCAPE, msg::UNKNOWN_TOKEN, msg::DOC_IN_SCALAR, msg::EOF_IN_SCALAR,
+        msg::CHAR_IN_SCALAR, msg::TAB_IN_INDENTATION, msg::FLOW_END, msg::BLOCK_ENTRY, msg::MAP_KEY, msg::MAP_VALUE,
+        msg::ALIAS_NOT_FOUND, msg::ANCHOR_NOT_FOUND, msg::CHAR_IN_ALIAS, msg::CHAR_IN_ANCHOR, msg::ZERO_INDENT_IN_BLOCK,
+        msg::CHAR_IN_BLOCK, msg::AMBIGUOUS_ANCHOR, msg::UNKNOWN_ANCHOR, msg::UNMATCHED_GROUP_TAG,
+        msg::UNEXPECTED_END_SEQ, msg::UNEXPECTED_END_MAP, msg::SINGLE_QUOTED_CHAR, msg::BAD_FILE}) {
+    const std::string explained = explainSyntaxError(message, "", YAML::Mark::null_mark());
+    EXPECT_FALSE(explained.starts_with("not valid YAML")) << message;
+    EXPECT_EQ(explained.find(message), std::string::npos) << message;
+  }
+  EXPECT_EQ(explainSyntaxError("invalid unicode: 55296", "", YAML::Mark::null_mark()),
+            "an escape names no Unicode character, got '55296'");
+  EXPECT_EQ(explainSyntaxError("something new\x1b", "", YAML::Mark::null_mark()), "not valid YAML: 'something new\\x1b'");
 }
 
 // Found by fuzz-config: yaml-cpp 0.7's LoadAll never returned on "[a], b" (a new empty
