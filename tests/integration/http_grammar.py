@@ -50,6 +50,9 @@ CLASSES = {
     "version HTTP/0.9": Difference("5", "4"),
     "request line without a version": Difference("4", "0"),
     "CR before the CRLF of a field line": Difference("4", "2"),
+    "field section over epolld's limits": Difference("4", "2"),
+    "field line over 8 KiB": Difference("2", "4"),
+    "chunk line over 1 KiB": Difference("4", "2"),
     "close in an earlier Connection field": Difference("2", "2,2", whole=True),
     "Connection option that only contains close": Difference("2,2", "2", whole=True),
 }
@@ -496,6 +499,47 @@ def m_field_name(rng, p):
     return None
 
 
+def m_name_byte(rng, p):
+    """Any octet inside a field name."""
+    octet = rng.randrange(256)
+    p.fields.append(b"X" + bytes([octet]) + b"y: v")
+    if octet in ALPHA + DIGIT + TCHAR_SYMBOLS or octet == ord(":"):
+        return None  # a token, or a colon that ends it early: a valid field either way
+    if octet == ord("\n"):
+        return "lines ending in a bare LF"
+    if octet < 0x21 or octet == 0x7f:
+        return None  # whitespace, CR, NUL and other CTLs: both refuse it
+    return "field name with a non-token character"
+
+
+def m_value_byte(rng, p):
+    """Any octet inside a field value."""
+    octet = rng.randrange(256)
+    p.fields.append(b"X-Byte: a" + bytes([octet]) + b"b")
+    if octet == ord("\n"):
+        return "lines ending in a bare LF"  # "b" then is a line of its own, without a colon
+    if octet in b"\r\x00":
+        return None
+    if (octet < 0x20 and octet != ord("\t")) or octet == 0x7f:
+        return "control character in a field value"
+    return None
+
+
+def m_target_byte(rng, p):
+    """Any octet inside an origin-form path."""
+    octet = rng.randrange(256)
+    p.target = b"/a" + bytes([octet]) + b"zz"
+    if octet in PATH_OCTETS + b"/?":
+        return None
+    if octet == ord("#"):
+        return "fragment in the target"
+    if octet >= 0x80:
+        return "non-ASCII octet in the target"
+    if octet == ord("\n"):
+        return "request line without a version"  # "GET /a" and a bare LF: HTTP/0.9 to nginx
+    return None  # "%zz", SP, CTLs, DEL: both refuse it
+
+
 def m_field_value(rng, p):
     kind = rng.randrange(5)
     if kind == 0:
@@ -606,6 +650,36 @@ def m_chunks(rng, p):
     return None
 
 
+def m_limits(rng, p):
+    """Field sections, field lines and chunk lines near each server's bounds:
+    epolld's (100 field lines, 16 KiB a section, 1 KiB a chunk line) and
+    nginx's (8 KiB a line, 32 KiB a head)."""
+    choice = rng.randrange(6)
+    if choice == 0:
+        count = rng.randint(101 - len(p.fields), 200)
+        p.fields += [b"X-%d: v" % i for i in range(count)]
+        return "field section over epolld's limits" if len(p.fields) > 100 else None
+    if choice == 1:
+        p.fields += [b"X-%d: " % i + b"v" * 1000 for i in range(rng.randint(17, 25))]
+        return "field section over epolld's limits"
+    if choice == 2:
+        p.fields.append(b"X-Long: " + b"v" * rng.randint(8300, 12000))
+        return "field line over 8 KiB"
+    if choice == 3:
+        use_chunked(rng, p)
+        p.body = b"5;a=" + b"b" * rng.randint(1100, 3000) + CRLF + b"hello" + CRLF + b"0" + CRLF + CRLF
+        return "chunk line over 1 KiB"
+    if choice == 4:
+        use_chunked(rng, p)
+        p.body = b"5" + CRLF + b"hello" + CRLF + b"0" + CRLF + b"".join(b"T%d: v" % i + CRLF for i in range(rng.randint(101, 150))) + CRLF
+        return "field section over epolld's limits"
+    # Within both servers' bounds.
+    p.fields += [b"X-%d: " % i + b"v" * 100 for i in range(rng.randint(1, 90 - len(p.fields)))]
+    use_chunked(rng, p)
+    p.body = b"0" * rng.randint(0, 30) + b"5;a=" + b"b" * rng.randint(0, 900) + CRLF + b"hello" + CRLF + b"0" + CRLF + CRLF
+    return None
+
+
 def m_expect(rng, p):
     use_length(p)
     p.fields.append(rng.choice([b"Expect: 100-continue", b"Expect: 100-Continue", b"Expect: other"]))
@@ -616,7 +690,8 @@ MUTATIONS = [m_method_case, m_method_symbols, m_method_unknown, m_method_trace, 
              m_method_not_token, m_request_line_spaces, m_request_line_broken, m_version, m_no_version,
              m_empty_lines, m_bare_lf, m_bare_cr, m_target_percent, m_query_percent, m_dot_segments,
              m_target_octet, m_target_form, m_target_form, m_host, m_host, m_field_name, m_field_value,
-             m_content_length, m_transfer_encoding, m_chunks, m_chunks, m_expect, m_connection]
+             m_content_length, m_transfer_encoding, m_chunks, m_chunks, m_expect, m_connection, m_name_byte,
+             m_name_byte, m_value_byte, m_value_byte, m_target_byte, m_target_byte, m_limits]
 
 # The GET that follows some requests on their connection: answered only when
 # the server kept the connection open and framed the first request as the

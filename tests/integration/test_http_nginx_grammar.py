@@ -30,9 +30,18 @@ THREADS = 8
 README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
 
 
+def answer(port, request):
+    """The server's status classes, or what went wrong instead (a server that
+    neither answers nor closes fails its request, seed and index printed)."""
+    try:
+        return status_classes(exchange(port, request))
+    except (OSError, ValueError, IndexError) as error:
+        return f"no answer ({type(error).__name__}: {error})"
+
+
 def answers(case, epolld_port, nginx_port):
     """The case and both servers' status classes."""
-    return case, status_classes(exchange(epolld_port, case.request)), status_classes(exchange(nginx_port, case.request))
+    return case, answer(epolld_port, case.request), answer(nginx_port, case.request)
 
 
 def run(seed, indices, epolld_port, nginx_port, threads=THREADS):
