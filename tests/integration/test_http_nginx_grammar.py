@@ -44,27 +44,28 @@ def answers(case, epolld_port, nginx_port):
     return case, answer(epolld_port, case.request), answer(nginx_port, case.request)
 
 
-def run(seed, indices, epolld_port, nginx_port, threads=THREADS):
-    """Sends each generated request to both servers; returns the failures
+def run(seed, indices, epolld_port, nginx_port, threads=THREADS, make=generate):
+    """Sends each request `make` builds to both servers; returns the failures
     (as text) and a count of the requests by class and by outcome."""
     failures = []
     counts = Counter()
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        jobs = [pool.submit(answers, generate(seed, index), epolld_port, nginx_port) for index in indices]
+        jobs = [pool.submit(answers, make(seed, index), epolld_port, nginx_port) for index in indices]
         for job in jobs:
             case, ours, theirs = job.result()
             problem = verdict(case, ours, theirs)
             counts[(case.klass or "(must agree)", "failed" if problem else "ok")] += 1
             if problem:
-                failures.append(describe_failure(seed, case, ours, theirs, problem))
+                failures.append(describe_failure(seed, case, ours, theirs, problem, make))
     return failures, counts
 
 
-def describe_failure(seed, case, ours, theirs, problem):
+def describe_failure(seed, case, ours, theirs, problem, make=generate):
+    pairs = " --pairs" if make is not generate else ""
     return (f"seed {seed} index {case.index} ({case.mutation}): {problem}\n"
             f"  request: {escaped(case.request)}\n"
             f"  reproduce: EPOLLD_BINARY={os.environ.get('EPOLLD_BINARY', 'build/daemon/epolld')} "
-            f"scripts/diff-nginx 1 {seed} --only {case.index}")
+            f"scripts/diff-nginx 1 {seed} --only {case.index}{pairs}")
 
 
 def summary(counts):
