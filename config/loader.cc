@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -149,14 +148,12 @@ class EndpointClaims {
     if (!added) item.fail(mine.endpoint + " is already used by " + previous->second);
     const bool wildcard = host == "0.0.0.0" || host == "[::]";
     PortClaims& port_claims = ports_[{host.starts_with('['), port}];
-    const Claim* other = wildcard ? port_claims.first : port_claims.wildcard;
-    if (other) {
-      item.fail(mine.endpoint + " cannot be bound beside " + other->endpoint + " of " + other->path + ": " +
-                "a wildcard address already takes the port on every address of its family");
+    if (const std::optional<Claim>& other = wildcard ? port_claims.first : port_claims.wildcard) {
+      item.fail(mine.endpoint + " cannot be bound beside " + other->endpoint + " of " + other->path +
+                ": a wildcard address already takes the port on every address of its family");
     }
-    claims_.push_back(std::make_unique<Claim>(mine));
-    if (!port_claims.first) port_claims.first = claims_.back().get();
-    if (wildcard) port_claims.wildcard = claims_.back().get();
+    if (!port_claims.first) port_claims.first = mine;
+    if (wildcard) port_claims.wildcard = mine;
   }
 
  private:
@@ -165,13 +162,12 @@ class EndpointClaims {
     std::string path;      // "listeners[0]"
   };
   struct PortClaims {
-    const Claim* first = nullptr;
-    const Claim* wildcard = nullptr;
+    std::optional<Claim> first;
+    std::optional<Claim> wildcard;
   };
 
-  std::map<std::string, std::string> exact_;                        // endpoint -> path
-  std::map<std::pair<bool, std::uint16_t>, PortClaims> ports_;      // (IPv6?, port)
-  std::vector<std::unique_ptr<Claim>> claims_;
+  std::map<std::string, std::string> exact_;                    // endpoint -> path
+  std::map<std::pair<bool, std::uint16_t>, PortClaims> ports_;  // (IPv6?, port)
 };
 
 std::vector<Listener> readListeners(const Field& field, std::span<const std::string_view> protocols, Checks checks) {
