@@ -63,7 +63,12 @@ void Connection::startLingering(IoContext& io) {
   // paying a syscall on every close to look again.
   if (drained_) return;
   const ssize_t waiting = recv(fd_.get(), io.input_scratch.data(), io.input_scratch.size(), MSG_DONTWAIT);
-  if (waiting == 0 || (waiting < 0 && errno != EINTR)) return;  // EOF, EAGAIN or an error: close now
+  if (waiting == 0) return;  // EOF: nothing more can come
+  // Nothing waiting yet, but a client cut off mid-request (a rejected body)
+  // is most likely still sending: closing now would answer its next segment
+  // with a reset that destroys our reply.
+  const bool more_coming = errno == EAGAIN && peer_may_be_sending_;
+  if (waiting < 0 && errno != EINTR && !more_coming) return;  // EAGAIN or an error: close now
   if (shutdown(fd_.get(), SHUT_WR) != 0) return;  // ENOTCONN: the peer is gone already
   lingering_ = true;
   linger_deadline_ = std::chrono::steady_clock::now() + kLingerTime;
@@ -125,25 +130,33 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
     drained_ = count < wanted;
     received_any_ = true;
     budget -= count;
-    if (lingering_) continue;  // discarded; and no progress, so the deadline holds
-    made_progress_ = true;
-    if (into_scratch) {
-      const std::string_view fresh(room.data(), count);
-      input_.append(fresh.substr(offer(fresh, io)));
-    } else {
-      input_.commit(count);
-      input_.consume(offer(input_.view(), io));
-    }
-    if (failed_) return false;
-    if (input_.size() >= inputLimit(io) && !hasPendingOutput()) {
-      // The session neither consumes its input nor owes output: it never will.
-      spdlog::debug("{} input buffer limit reached", fd());
-      return false;
-    }
+    // Lingering, the bytes are discarded; that is no progress, so the linger
+    // deadline holds. The budget counts them all the same.
+    if (!lingering_ && !deliver(room.first(count), into_scratch, io)) return false;
     if (budget == 0) break;  // fair to the others; the re-arm fires again at once
     // A short read drained the socket (epoll(7)), unless the peer's FIN is
     // also pending: then read on to see the end, or the tail would wait.
     if (count < wanted && !(events & EPOLLRDHUP)) break;
+  }
+  return true;
+}
+
+// Hands bytes just received (into the worker's scratch, or appended to
+// input_) to the session. Returns false when the connection must close.
+bool Connection::deliver(std::span<char> received, bool into_scratch, IoContext& io) {
+  made_progress_ = true;
+  if (into_scratch) {
+    const std::string_view fresh(received.data(), received.size());
+    input_.append(fresh.substr(offer(fresh, io)));
+  } else {
+    input_.commit(received.size());
+    input_.consume(offer(input_.view(), io));
+  }
+  if (failed_) return false;
+  if (input_.size() >= inputLimit(io) && !hasPendingOutput()) {
+    // The session neither consumes its input nor owes output: it never will.
+    spdlog::debug("{} input buffer limit reached", fd());
+    return false;
   }
   return true;
 }
@@ -173,7 +186,10 @@ std::size_t Connection::offerOnce(std::string_view input, IoContext& io, bool& h
   const std::size_t consumed = session_->onInput(input, exchange);
   held_back = exchange.outputFull() || exchange.bodyQueued();
   closing_ = closing_ || exchange.closing();
-  if (exchange.clientMayBeSending()) drained_ = false;
+  if (exchange.clientMayBeSending()) {
+    drained_ = false;
+    peer_may_be_sending_ = true;
+  }
   io.requests_served += exchange.requestsServed();
   if (direct) {
     std::size_t sent = 0;

@@ -81,6 +81,7 @@ class Connection : public TimerWheel::Entry {
   bool wantsInput(const IoContext& io) const;
   bool finished() const;
   bool readInput(std::uint32_t events, IoContext& io);
+  bool deliver(std::span<char> received, bool into_scratch, IoContext& io);
   void startLingering(IoContext& io);
   std::size_t offer(std::string_view input, IoContext& io);
   std::size_t offerOnce(std::string_view input, IoContext& io, bool& held_back);
@@ -107,6 +108,7 @@ class Connection : public TimerWheel::Entry {
   bool failed_ = false;          // the socket reported an error: close at once
   bool made_progress_ = false;
   bool drained_ = false;         // the last read found the socket empty
+  bool peer_may_be_sending_ = false;  // the session stopped reading mid-request
   bool received_any_ = false;
   bool lingering_ = false;       // our side is shut down; input is read and dropped
   std::chrono::steady_clock::time_point linger_deadline_{};

@@ -9,10 +9,13 @@ per connection), and input a session held back that must not be forgotten:
 - a client that connects and stays silent meets header_timeout, not
   idle_timeout;
 - a request head larger than output_buffer_limit, arriving in pieces, is
-  answered (431 over max_header_bytes, 200 within it), not dropped.
+  answered (431 over max_header_bytes, 200 within it), not dropped;
+- a request rejected at its head while its body is still arriving gets its
+  400, not a reset that destroys it.
 """
 
 import os
+import select
 import socket
 import sys
 import tempfile
@@ -21,7 +24,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, listener, open_fds, rss_kib, wait_until  # noqa: E402
+from epolld_harness import SLOWDOWN, Daemon, listener, open_fds, read_until_closed, rss_kib, wait_until  # noqa: E402
 from epolld_probe import tcp_queues, unread_by_daemon  # noqa: E402
 from test_http import closed, read_response  # noqa: E402
 
@@ -166,6 +169,28 @@ class HeadOverOutputLimit(unittest.TestCase):
             self.send_in_pieces(sock, self.head(12 * KIB))
             self.assertEqual(read_response(sock)[0], 200)
 
+
+class RejectedWhileSending(unittest.TestCase):
+    # An invalid field name: rejected at the head, with 1 MiB of body behind it.
+    HEAD = b"POST / HTTP/1.1\r\nHost: a\r\nX\x16y: v\r\nContent-Length: 1048576\r\n\r\n"
+    BODY = b"x" * (1 << 20)
+
+    def test_the_400_reaches_a_client_that_sends_its_body_after_the_answer(self):
+        # The worst case, made certain: the body comes only once the 400 is
+        # on its way, to a socket the daemon found empty when it answered.
+        with Daemon({"workers": 1, "listeners": [listener("http")]}) as d:
+            outcomes = []
+            for _ in range(5):
+                with d.connect() as sock:
+                    try:
+                        sock.sendall(self.HEAD)
+                        select.select([sock], [], [], 10 * SLOWDOWN)
+                        sock.sendall(self.BODY)
+                        sock.shutdown(socket.SHUT_WR)
+                        outcomes.append(read_until_closed(sock).split(b"\r\n", 1)[0])
+                    except OSError as e:  # ECONNRESET, EPIPE, ENOTCONN: the reply was destroyed
+                        outcomes.append(repr(e).encode())
+            self.assertEqual(set(outcomes), {b"HTTP/1.1 400 Bad Request"})
 
 if __name__ == "__main__":
     unittest.main()

@@ -99,6 +99,7 @@ class HttpSession final : public Session {
   void reject(Exchange& exchange);
   void sendFileResponse(Exchange& exchange, http::FileResponse& response);
   void sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields = {});
+  http::ResponseHead headFor(int status, bool keep_alive) const;
 
   const HttpProtocol& protocol_;  // the connection holds it alive
   RequestParser parser_;
@@ -174,12 +175,9 @@ void HttpSession::respond(Exchange& exchange) {
     sendSimple(exchange, 405, answer_.keep_alive, "Allow: GET, HEAD\r\n");  // RFC 9110 §15.5.6
     return;
   }
-  http::ResponseHead head;
-  head.status = 200;
+  http::ResponseHead head = headFor(200, answer_.keep_alive);
   head.content_type = options.content_type;
   head.content_length = options.body.size();
-  head.keep_alive = answer_.keep_alive;
-  head.announce_keep_alive = answer_.keep_alive && answer_.http10;
   http::writeHead(exchange.output(), head);
   if (answer_.method != Method::kHead) {
     if (protocol_.sharedBody()) {
@@ -196,12 +194,9 @@ void HttpSession::sendFileResponse(Exchange& exchange, http::FileResponse& respo
     sendSimple(exchange, response.status, answer_.keep_alive, response.fields);
     return;
   }
-  http::ResponseHead head;
-  head.status = response.status;
+  http::ResponseHead head = headFor(response.status, answer_.keep_alive);
   head.content_type = response.content_type;
   head.content_length = response.content_length;
-  head.keep_alive = answer_.keep_alive;
-  head.announce_keep_alive = answer_.keep_alive && answer_.http10;
   head.extra_fields = response.fields;
   http::writeHead(exchange.output(), head);
   if (response.body) exchange.sendFile(std::move(*response.body));
@@ -219,14 +214,22 @@ void HttpSession::reject(Exchange& exchange) {
   exchange.closeAfterSending(/*client_may_be_sending=*/true);
 }
 
+// Every response's status and persistence. An HTTP/1.0 client closes unless
+// it is told the connection stays open (RFC 9112 §9.3), whatever the status.
+http::ResponseHead HttpSession::headFor(int status, bool keep_alive) const {
+  http::ResponseHead head;
+  head.status = status;
+  head.keep_alive = keep_alive;
+  head.announce_keep_alive = keep_alive && answer_.http10;
+  return head;
+}
+
 // A response whose body is its own status line, for errors.
 void HttpSession::sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields) {
   const std::string body = std::to_string(status) + " " + std::string(http::reasonPhrase(status)) + "\n";
-  http::ResponseHead head;
-  head.status = status;
+  http::ResponseHead head = headFor(status, keep_alive);
   head.content_type = "text/plain";
   head.content_length = body.size();
-  head.keep_alive = keep_alive;
   head.extra_fields = extra_fields;
   http::writeHead(exchange.output(), head);
   if (answer_.method != Method::kHead) exchange.send(body);  // RFC 9110 §9.3.2: same head, no content
