@@ -142,6 +142,12 @@ class HelloWorld(unittest.TestCase):
             self.assertEqual(headers.get("connection"), "keep-alive")
             sock.sendall(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
             self.assertEqual(read_response(sock)[0], 200)
+        # Whatever the status: a 1.0 client not told otherwise would close.
+        with self.raw(b"BREW / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n") as sock:
+            status, headers, _, _ = read_response(sock)
+            self.assertEqual((status, headers.get("connection")), (501, "keep-alive"))
+            sock.sendall(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            self.assertEqual(read_response(sock)[0], 200)
 
     def test_connection_close_is_honoured(self):
         with self.raw(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") as sock:
