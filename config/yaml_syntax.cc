@@ -147,7 +147,7 @@ bool tabIndents(std::string_view text, int line) {
 void checkFlowNesting(std::string_view text, const std::string& source) {
   int depth = 0;
   YAML::Mark mark;
-  mark.pos = mark.line = mark.column = 0;
+  mark.line = mark.column = 0;
   char previous = '\n';  // the last non-blank character on this line; '\n' at its start
   bool blank = false;     // a blank since `previous`
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -199,10 +199,12 @@ void checkFlowNesting(std::string_view text, const std::string& source) {
       }
       i = end;
     } else if ((c == '[' || c == '{') && (depth > 0 || after_indicator)) {
-      mark.pos = static_cast<int>(i);
-      --mark.column;  // point at the opener itself
-      if (++depth > kMaxNesting) failTooDeep(source, mark);
-      ++mark.column;
+      if (++depth > kMaxNesting) {
+        YAML::Mark opener = mark;  // mark.column has counted the opener already
+        opener.pos = static_cast<int>(i);
+        --opener.column;
+        failTooDeep(source, opener);
+      }
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
