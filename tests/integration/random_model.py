@@ -38,13 +38,14 @@ MAX_TOTAL_PAUSE = 0.3  # seconds of writer pauses in one connection
 MAX_RECVS = 3000  # a slow reader reads in pieces no smaller than its share of this many
 # How often requests follow one after which the daemon closes: they must
 # get nothing, and must not make the daemon's TCP reset destroy the answers
-# before them. They go in the same write as the closing request, all in
-# TRAILING_BYTES, so they are there when the daemon closes; bytes that arrive
-# only after it has closed draw an RST that destroys whatever of its answers
-# the client has not received yet (RFC 9112 §9.6 says to close in stages; like
-# nginx's default, epolld lingers only when input is waiting). Setting
-# LATE_BYTES_AFTER_CLOSE (scripts/random-connections --late-after-close)
-# cuts them into later writes too, and lifts TRAILING_BYTES.
+# before them. They are sent only in a stream of at most TRAILING_BYTES, in
+# the same write as the closing request, so that they are there when the
+# daemon closes: bytes that arrive only after it has closed (cut into a later
+# write, or held back by flow control) draw an RST that destroys whatever of
+# its answers the client has not received yet (RFC 9112 §9.6 says to close
+# in stages; like nginx's default, epolld lingers only when input is
+# waiting). LATE_BYTES_AFTER_CLOSE (scripts/random-connections
+# --late-after-close) lifts both limits.
 TRAILING_AFTER_CLOSE = 0.3
 TRAILING_BYTES = 32 * KIB
 LATE_BYTES_AFTER_CLOSE = False
@@ -522,13 +523,10 @@ def _http_plan(rng, seed, index, files):
     if first_close is not None and rng.random() >= TRAILING_AFTER_CLOSE:
         units = units[:first_close + 1]
     elif first_close is not None and not LATE_BYTES_AFTER_CLOSE:
-        # The closing request and what follows fit one segment (see TRAILING_AFTER_CLOSE).
-        size = 0
-        for i in range(first_close, len(units)):
-            size += len(units[i].render({}))
-            if size > TRAILING_BYTES:
-                units = units[:max(i, first_close + 1)]
-                break
+        # Only in a short stream, whose every byte has reached the daemon by
+        # the time it closes (see TRAILING_AFTER_CLOSE).
+        if sum(len(unit.render({})) for unit in units) > TRAILING_BYTES:
+            units = units[:first_close + 1]
     end = rng.choice(["shut-early", "shut-late", "shut-late", "rst"])
     if first_close is None and end != "rst" and rng.random() < 0.15:
         # Half of a request, then the half-close: the complete ones are
