@@ -145,14 +145,16 @@ class Listener:
 class Plan:
     """One valid configuration of the pool."""
     listeners: tuple
-    # Settings a reload applies at once, and one it keeps with a WARNING.
+    # Settings a reload applies at once, and two it keeps until a restart (with a WARNING).
     file_level: str = "info"
     idle_timeout: str = "60s"
     output_buffer_limit: str = "1MiB"
     workers: int = 2
+    trigger: str = "edge"
 
     def yaml(self, log):
-        return {"workers": self.workers, "max_connections": 10000, "idle_timeout": self.idle_timeout,
+        return {"workers": self.workers, "trigger": self.trigger, "max_connections": 10000,
+                "idle_timeout": self.idle_timeout,
                 "output_buffer_limit": self.output_buffer_limit, "log": dict(log, file_level=self.file_level),
                 "listeners": [l.yaml() for l in self.listeners]}
 
@@ -183,6 +185,8 @@ class Pool:
 
     def __init__(self, rng, v4_ports, v6_ports, roots, features):
         self.rng, self.v4_ports, self.v6_ports, self.roots, self.features = rng, v4_ports, v6_ports, roots, features
+        # Per run: the worker count and trigger mode the daemon starts with (a reload cannot change them).
+        self.workers, self.trigger = rng.choice([1, 2, 4]), rng.choice(["edge", "level"])
         # One protocol per fixed port unless switching is on.
         self.fixed_protocol = {port: rng.choice(["echo", "http"]) for port in v4_ports + v6_ports}
         self.plans = []
@@ -226,7 +230,7 @@ class Pool:
             entries.append(self.fixed_listener(self.v4_ports[0], "127.0.0.1"))
         self.rng.shuffle(entries)
         return Plan(tuple(entries), self.rng.choice(["info", "info", "warning", "debug"]), self.rng.choice(["30s", "60s"]),
-                    self.rng.choice(["64KiB", "1MiB"]), self.rng.choice([2, 2, 2, 3]))
+                    self.rng.choice(["64KiB", "1MiB"]), self.workers + (self.rng.random() < 0.2), self.trigger)
 
     def mutate(self, plan):
         """`plan` with one listener changed, added or removed."""
@@ -279,7 +283,20 @@ class Pool:
             config["listeners"].append(entry.yaml())
             return Invalid(config, rf"\b{entry.port}\b", kind)
         if kind == "root":
-            config["listeners"].append(listener("http", "127.0.0.1", 0, root=os.path.join(self.roots[0], "missing")))
+            missing = os.path.join(self.roots[0], "missing")
+            http = [i for i, l in enumerate(current.listeners) if l.protocol == "http" and l.port]
+            if http and self.rng.random() < 0.5:  # a kept listener's new options cannot be used
+                config["listeners"][self.rng.choice(http)]["http"] = {"root": missing}
+                return Invalid(config, "missing", "root of a kept listener")
+            if fixed and "readdress" in self.features and self.rng.random() < 0.5:
+                # A listener moved to its port's other address and a listener that fails: the move
+                # must not have happened (the old address still listens, nothing is logged).
+                index = current.listeners.index(self.rng.choice(fixed))
+                entry = current.listeners[index]
+                moved = entry.host() if entry.address != entry.host() else WILDCARD[entry.host()]
+                config["listeners"][index] = dataclasses.replace(entry, address=moved).yaml()
+                kind = "root, with a listener re-addressed"
+            config["listeners"].append(listener("http", "127.0.0.1", 0, root=missing))
             return Invalid(config, "missing", kind)
         if kind == "collision":
             # 127.0.0.1:P beside 0.0.0.0:P cannot both be bound (SPEC.md: refused).
@@ -889,7 +906,9 @@ class ReloadStorm(unittest.TestCase):
         v4_ports = [self.reserve("127.0.0.1") for _ in range(3)]
         v6_ports = [self.reserve("::1") for _ in range(2)] if "ipv6" in features else []
         pool = Pool(rng, v4_ports, v6_ports, self.roots, features)
-        first = pool.pick()
+        first = dataclasses.replace(pool.pick(), workers=pool.workers)
+        print(f"reload storm: {pool.workers} workers, trigger {pool.trigger}, features {' '.join(sorted(features))}",
+              file=sys.stderr)
         fixed_targets = [("127.0.0.1", p) for p in v4_ports] + [("::1", p) for p in v6_ports]
         with Daemon(first.yaml({})) as d:
             storm = Storm(d, pool, rng, fixed_targets, d.config["log"])
