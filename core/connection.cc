@@ -50,6 +50,9 @@ bool Connection::handle(std::uint32_t events, IoContext& io) {
   }
   input_.releaseIfEmpty();
   if (closing_ && !lingering_ && !input_closed_ && !hasPendingOutput() && !failed_) startLingering(io);
+  // Output waits for the socket: by the time it has gone, what the last
+  // read found is stale (the client may have pipelined more meanwhile).
+  if (hasPendingOutput()) drained_ = false;
   return !finished();
 }
 

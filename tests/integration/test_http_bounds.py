@@ -11,7 +11,8 @@ per connection), and input a session held back that must not be forgotten:
 - a request head larger than output_buffer_limit, arriving in pieces, is
   answered (431 over max_header_bytes, 200 within it), not dropped;
 - a request rejected at its head while its body is still arriving gets its
-  400, not a reset that destroys it.
+  400, not a reset that destroys it; nor is a large response to
+  `Connection: close` destroyed by a request the client pipelined meanwhile.
 """
 
 import os
@@ -191,6 +192,30 @@ class RejectedWhileSending(unittest.TestCase):
                     except OSError as e:  # ECONNRESET, EPIPE, ENOTCONN: the reply was destroyed
                         outcomes.append(repr(e).encode())
             self.assertEqual(set(outcomes), {b"HTTP/1.1 400 Bad Request"})
+
+class CloseAfterSlowResponse(unittest.TestCase):
+    def test_a_request_sent_while_a_closing_response_drains_does_not_reset_it(self):
+        # Larger than any socket send buffer: the daemon itself still holds
+        # part of the response when the next request arrives, and has to
+        # look again before it closes (closing on unread input is a reset).
+        with tempfile.TemporaryDirectory(prefix="epolld-www-") as root:
+            content = os.urandom(16 * MIB)
+            with open(os.path.join(root, "big.bin"), "wb") as out:
+                out.write(content)
+            with Daemon({"workers": 1, "listeners": [listener("http", root=root)]}) as d:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self.addCleanup(sock.close)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.settimeout(10 * SLOWDOWN)
+                sock.connect(("127.0.0.1", d.port))
+                sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                wait_until(lambda: (tcp_queues(d.port, sock.getsockname()[1]) or (0, 0))[0] > 0,
+                           message="the response to wait for the client's window")
+                sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                head, _, received = read_until_closed(sock).partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 200 OK\r\n"), head)
+                self.assertIn(b"\r\nConnection: close", head)
+                self.assertTrue(received == content, "the whole file, byte-exact, then the end")
 
 if __name__ == "__main__":
     unittest.main()
