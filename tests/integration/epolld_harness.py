@@ -24,7 +24,7 @@ SLOWDOWN = float(os.environ.get("EPOLLD_TEST_SLOWDOWN", "1"))
 
 LINE_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (?P<name>\S+) - "
                      r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - (?P<message>.*)$")
-LISTENING_RE = re.compile(r"listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[0-9.]+)):(?P<port>\d+) \((?P<proto>\w+)\)")
+LISTENING_RE = re.compile(r"(?<!stopped )listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[0-9.]+)):(?P<port>\d+) \((?P<proto>\w+)\)")
 
 
 def wait_until(predicate, timeout=10.0, interval=0.01, message="condition"):
@@ -150,8 +150,12 @@ class Daemon:
     def write_config(self, config=None):
         if config is not None:
             self.config = config
-        with open(self.config_path, "w") as out:
+        # Whole or not at all: a reload reading the file meanwhile must never
+        # see half of it.
+        partial = self.config_path + ".partial"
+        with open(partial, "w") as out:
             out.write(to_yaml(self.config) + "\n")
+        os.replace(partial, self.config_path)
 
     def start(self):
         self.write_config()

@@ -65,7 +65,7 @@ import traceback
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import BINARY, LINE_RE, SLOWDOWN, Daemon, listener, open_fds, read_text, to_yaml, wait_until  # noqa: E402
+from epolld_harness import BINARY, LINE_RE, SLOWDOWN, Daemon, listener, open_fds, read_text, wait_until  # noqa: E402
 from epolld_harness import free_port  # noqa: E402
 
 SANITIZER = os.environ.get("EPOLLD_SANITIZER", "")
@@ -397,11 +397,7 @@ class Storm:
         with self.lock:
             self.written.append(item)
             self.pending.append(len(self.written) - 1)
-        config = item.yaml(self.log) if isinstance(item, Plan) else item.config
-        temporary = self.d.config_path + ".next"
-        with open(temporary, "w") as out:
-            out.write(to_yaml(config) + "\n")
-        os.replace(temporary, self.d.config_path)  # a reload never reads half a file
+        self.d.write_config(item.yaml(self.log) if isinstance(item, Plan) else item.config)
 
     def hup(self):
         self.alive()
