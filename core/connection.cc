@@ -67,11 +67,14 @@ void Connection::startLingering(IoContext& io) {
   if (drained_) return;
   const ssize_t waiting = recv(fd_.get(), io.input_scratch.data(), io.input_scratch.size(), MSG_DONTWAIT);
   if (waiting == 0) return;  // EOF: nothing more can come
-  // Nothing waiting yet, but a client cut off mid-request (a rejected body)
-  // is most likely still sending: closing now would answer its next segment
-  // with a reset that destroys our reply.
-  const bool more_coming = errno == EAGAIN && peer_may_be_sending_;
-  if (waiting < 0 && errno != EINTR && !more_coming) return;  // EAGAIN or an error: close now
+  if (waiting < 0) {
+    // Nothing waiting yet, but a client cut off mid-request (a rejected
+    // body) is most likely still sending: closing now would answer its next
+    // segment with a reset that destroys our reply. Otherwise EAGAIN or an
+    // error: close now.
+    const bool look_again = errno == EINTR || (errno == EAGAIN && peer_may_be_sending_);
+    if (!look_again) return;
+  }
   if (shutdown(fd_.get(), SHUT_WR) != 0) return;  // ENOTCONN: the peer is gone already
   lingering_ = true;
   linger_deadline_ = std::chrono::steady_clock::now() + kLingerTime;
