@@ -1,7 +1,6 @@
 #include "core/acceptor.h"
 
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 
 #include <algorithm>
 #include <cassert>
@@ -22,11 +21,6 @@ constexpr std::chrono::milliseconds kAcceptPause{100};
 // Hand a batch to the workers at least this often during a burst of accepts.
 constexpr std::size_t kHandOffEvery = 64;
 
-constexpr std::uint64_t kQueueTag = 1;
-constexpr std::uint64_t kResumeTag = 2;
-
-std::uint64_t tagOf(ListenSocket& listener) { return reinterpret_cast<std::uint64_t>(&listener); }
-
 }  // namespace
 
 Acceptor::Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> workers, std::size_t max_connections,
@@ -34,17 +28,13 @@ Acceptor::Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> wor
     : workers_(std::move(workers)),
       max_connections_(max_connections),
       open_connections_(open_connections),
-      resume_timer_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
+      // Level-triggered: the acceptor drains each listener until EAGAIN anyway,
+      // and no other thread ever waits on its loop.
+      loop_(config::Trigger::kLevel, queue_.eventFd()),
       batches_(workers_.size()),
       accept_error_log_(5, std::chrono::seconds(10)),
       limit_log_(5, std::chrono::seconds(10)) {
   assert(!workers_.empty());
-  if (!resume_timer_) throw std::system_error(errno, std::generic_category(), "timerfd_create");
-  // The acceptor's own fds are level-triggered: it drains listeners until
-  // EAGAIN anyway, and no other thread ever waits on this poller.
-  if (!poller_.add(queue_.eventFd(), EPOLLIN, kQueueTag) || !poller_.add(resume_timer_.get(), EPOLLIN, kResumeTag)) {
-    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
-  }
   for (ListenSocket& listener : listeners) {
     listeners_.push_back(std::make_unique<ListenSocket>(std::move(listener)));
     watch(*listeners_.back());
@@ -53,23 +43,21 @@ Acceptor::Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> wor
 
 void Acceptor::watch(ListenSocket& listener) {
   // While paused it is registered without events; resume() enables it with the others.
-  if (!poller_.add(listener.fd.get(), paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN), tagOf(listener))) {
+  listener.registered_events = paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
+  if (!loop_.watch(listener.fd.get(), listener.registered_events, &listener)) {
     throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD) on " + listener.name());
   }
 }
 
 Acceptor::~Acceptor() { stop(); }
 
-void Acceptor::start() {
-  thread_ = std::thread([this] { run(); });
-}
+void Acceptor::start() { loop_.start(*this, "acceptor"); }
 
 void Acceptor::stop() {
-  if (!thread_.joinable()) return;
   std::vector<AcceptorMessage> stop;
   stop.emplace_back(StopAccepting{});
-  queue_.push(stop);
-  thread_.join();
+  queue_.push(stop);  // harmless when the loop has ended already, or never started
+  loop_.join();
 }
 
 void Acceptor::replaceListeners(ReplaceListeners change) {
@@ -82,33 +70,23 @@ void Acceptor::replaceListeners(ReplaceListeners change) {
   done.get();  // rethrows what apply() failed with
 }
 
-void Acceptor::assertOwnThread() const { assert(std::this_thread::get_id() == thread_id_); }
-
-void Acceptor::run() {
-  thread_id_ = std::this_thread::get_id();
-  epoll_event events[64];
-  while (!stopping_) {
-    for (const epoll_event& event : poller_.wait(events, -1)) {
-      if (event.data.u64 == kQueueTag) {
-        takeMessages();
-      } else if (event.data.u64 == kResumeTag) {
-        resume();
-      } else if (auto& listener = *static_cast<ListenSocket*>(event.data.ptr); listener.fd && !paused_ && !stopping_) {
-        acceptFrom(listener);
-      }
-    }
-    handOff();
-    retired_.clear();  // no event of this batch refers to them any more
-  }
-  for (auto& listener : listeners_) poller_.remove(listener->fd.get());
-  listeners_.clear();  // closes them: new connections are refused from here on
+void Acceptor::onReady(void* tag, std::uint32_t) {
+  auto& listener = *static_cast<ListenSocket*>(tag);
+  if (listener.fd && !paused_ && !stopping_) acceptFrom(listener);
 }
 
-void Acceptor::takeMessages() {
+void Acceptor::afterBatch() {
+  handOff();
+  retired_.clear();  // no event of this batch refers to them any more
+}
+
+void Acceptor::onWakeUp() {
   queue_.takeAll(messages_);
   for (AcceptorMessage& message : messages_) {
     if (std::holds_alternative<StopAccepting>(message)) {
       stopping_ = true;
+      // Closed now: new connections are refused from here on.
+      while (!listeners_.empty()) retire(listeners_.begin());
     } else {
       ReplaceListeners& change = std::get<ReplaceListeners>(message);
       try {
@@ -122,23 +100,27 @@ void Acceptor::takeMessages() {
   messages_.clear();
 }
 
+// Stops watching the listener and closes it; it is freed after the batch.
+void Acceptor::retire(std::vector<std::unique_ptr<ListenSocket>>::iterator listener) {
+  // EPOLL_CTL_DEL, then close: new connections are refused from here on;
+  // those already accepted belong to workers and finish normally. The port
+  // is free again once this returns (a reload may bind it anew).
+  loop_.forget((*listener)->fd.get());
+  (*listener)->fd.reset();
+  retired_.push_back(std::move(*listener));
+  listeners_.erase(listener);
+}
+
 void Acceptor::apply(ReplaceListeners& change) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   const auto find = [&](std::uint32_t id) {
     return std::find_if(listeners_.begin(), listeners_.end(), [&](const auto& listener) { return listener->id == id; });
   };
   for (const std::uint32_t id : change.removed) {
     const auto removed = find(id);
     if (removed == listeners_.end()) continue;
-    ListenSocket& listener = **removed;
-    // EPOLL_CTL_DEL, then close: new connections are refused from here on;
-    // those already accepted belong to workers and finish normally. The
-    // port is free again once this returns (a reload may bind it anew).
-    poller_.remove(listener.fd.get());
-    listener.fd.reset();
-    spdlog::info("stopped listening on {}", listener.name());
-    retired_.push_back(std::move(*removed));
-    listeners_.erase(removed);
+    spdlog::info("stopped listening on {}", (*removed)->name());
+    retire(removed);
   }
   for (ReplaceListeners::Kept& kept : change.kept) {
     const auto found = find(kept.id);
@@ -159,7 +141,7 @@ void Acceptor::apply(ReplaceListeners& change) {
 }
 
 void Acceptor::acceptFrom(ListenSocket& listener) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   std::size_t accepted = 0;
   for (;;) {
     SocketAddress peer;
@@ -233,10 +215,8 @@ void Acceptor::pause(int error) {
     spdlog::error("accept4: {}; pausing accept for {}ms{}", std::strerror(error), kAcceptPause.count(),
                   log::suppressedNote(*suppressed));
   }
-  for (auto& listener : listeners_) poller_.modify(listener->fd.get(), 0, tagOf(*listener));
-  const timespec delay{.tv_sec = 0, .tv_nsec = std::chrono::nanoseconds(kAcceptPause).count()};
-  const itimerspec once{.it_interval = {}, .it_value = delay};
-  if (timerfd_settime(resume_timer_.get(), 0, &once, nullptr) != 0) {
+  for (auto& listener : listeners_) loop_.rearm(listener->fd.get(), 0, listener->registered_events, listener.get());
+  if (!loop_.setTimer(kAcceptPause)) {
     spdlog::error("timerfd_settime: {}; accepting again at once", std::strerror(errno));
     resume();
     return;
@@ -245,12 +225,9 @@ void Acceptor::pause(int error) {
 }
 
 void Acceptor::resume() {
-  std::uint64_t expirations;
-  while (read(resume_timer_.get(), &expirations, sizeof expirations) < 0 && errno == EINTR) {
-  }
   paused_ = false;
   for (auto& listener : listeners_) {
-    if (!poller_.modify(listener->fd.get(), EPOLLIN, tagOf(*listener))) {
+    if (!loop_.rearm(listener->fd.get(), EPOLLIN, listener->registered_events, listener.get())) {
       spdlog::error("epoll_ctl(MOD) on {}: {}", listener->name(), std::strerror(errno));
     }
   }

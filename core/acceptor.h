@@ -15,14 +15,13 @@
 #include <cstddef>
 #include <future>
 #include <memory>
-#include <thread>
 #include <variant>
 #include <vector>
 
 #include "core/handoff_queue.h"
 #include "core/listen_socket.h"
 #include "core/log/rate_limiter.h"
-#include "core/poller.h"
+#include "core/event_loop.h"
 #include "core/unique_fd.h"
 #include "core/worker.h"
 
@@ -50,7 +49,7 @@ struct ReplaceListeners {
 
 using AcceptorMessage = std::variant<StopAccepting, ReplaceListeners>;
 
-class Acceptor {
+class Acceptor final : private EventLoop::Handler {
  public:
   Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> workers, std::size_t max_connections,
            std::atomic<std::size_t>& open_connections);
@@ -65,16 +64,21 @@ class Acceptor {
   void replaceListeners(ReplaceListeners change);
 
  private:
-  void run();
+  // EventLoop::Handler
+  void onWakeUp() override;
+  void onTimer() override { resume(); }
+  void onReady(void* tag, std::uint32_t events) override;
+  void afterBatch() override;
+  bool finished() const override { return stopping_; }
+
   void acceptFrom(ListenSocket& listener);
   bool admit(UniqueFd& client, const SocketAddress& peer);
   void handOff();
   void pause(int error);
   void resume();
-  void takeMessages();
   void apply(ReplaceListeners& change);
   void watch(ListenSocket& listener);
-  void assertOwnThread() const;
+  void retire(std::vector<std::unique_ptr<ListenSocket>>::iterator listener);
 
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
   // Listeners a reload removed: closed at once, freed only at the end of the
@@ -84,8 +88,7 @@ class Acceptor {
   std::size_t max_connections_;
   std::atomic<std::size_t>& open_connections_;
   HandoffQueue<AcceptorMessage> queue_;
-  Poller poller_;
-  UniqueFd resume_timer_;
+  EventLoop loop_;  // after queue_: it watches the queue's eventfd
   std::vector<std::vector<WorkerMessage>> batches_;  // one per worker, sent once per round
   std::vector<AcceptorMessage> messages_;
   std::size_t next_worker_ = 0;
@@ -93,8 +96,6 @@ class Acceptor {
   bool stopping_ = false;
   log::RateLimiter accept_error_log_;
   log::RateLimiter limit_log_;
-  std::thread thread_;
-  std::thread::id thread_id_{};
 };
 
 }  // namespace epolld

@@ -25,6 +25,7 @@ struct ListenSocket {
   std::uint32_t id = 0;
   // Passed by a systemd socket unit, which keeps it across restarts itself.
   bool from_socket_unit = false;
+  std::uint32_t registered_events = 0;  // the acceptor's: what its loop waits for
 
   // "0.0.0.0:2003 (echo)", as log lines and errors name a listener.
   std::string name() const;

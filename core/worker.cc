@@ -23,29 +23,12 @@ constexpr std::size_t kInputScratchBytes = 64 * 1024;
 // output_buffer_limit); past this it is given back rather than kept for good.
 constexpr std::size_t kOutputScratchKept = 256 * 1024;
 constexpr std::size_t kReadBudget = 256 * 1024;  // per event, then the others get a turn
-constexpr int kMaxEvents = 256;
 // How long a graceful stop waits for a just-accepted connection's first byte.
 constexpr std::chrono::milliseconds kFirstRequestGrace{1000};
-
-// epoll data tags of the loop's own fds; connections are tagged with their
-// address, which is never this small.
-constexpr std::uint64_t kQueueTag = 1;
-constexpr std::uint64_t kTimerTag = 2;
 
 TimerWheel::Tick tickOf(Clock::time_point time) {
   return static_cast<TimerWheel::Tick>(
       std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()) / kTick);
-}
-
-UniqueFd makeTickTimer() {
-  UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!fd) throw std::system_error(errno, std::generic_category(), "timerfd_create");
-  const timespec period{.tv_sec = 0, .tv_nsec = std::chrono::nanoseconds(kTick).count()};
-  const itimerspec spec{.it_interval = period, .it_value = period};
-  if (timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) {
-    throw std::system_error(errno, std::generic_category(), "timerfd_settime");
-  }
-  return fd;
 }
 
 }  // namespace
@@ -54,55 +37,27 @@ Worker::Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::siz
     : id_(id),
       settings_(settings),
       open_connections_(open_connections),
-      timer_fd_(makeTickTimer()),
+      loop_(settings.trigger, queue_.eventFd()),
       wheel_(kWheelSlots, tickOf(Clock::now())),
       input_scratch_(std::make_unique_for_overwrite<char[]>(kInputScratchBytes)) {
-  const std::uint32_t mode = settings_.trigger == config::Trigger::kEdge ? EPOLLET | EPOLLONESHOT : 0;
-  if (!poller_.add(queue_.eventFd(), EPOLLIN | mode, kQueueTag) ||
-      !poller_.add(timer_fd_.get(), EPOLLIN | mode, kTimerTag)) {
-    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
-  }
+  if (!loop_.setTimer(kTick, kTick)) throw std::system_error(errno, std::generic_category(), "timerfd_settime");
 }
 
 Worker::~Worker() { join(); }
 
-void Worker::start() {
-  thread_ = std::thread([this] { run(); });
-}
-
-void Worker::join() {
-  if (thread_.joinable()) thread_.join();
-}
-
-void Worker::assertOwnThread() const { assert(std::this_thread::get_id() == thread_id_); }
-
 TimerWheel::Tick Worker::currentTick() const { return wheel_.now(); }
 
-void Worker::run() {
-  thread_id_ = std::this_thread::get_id();
-  epoll_event events[kMaxEvents];
-  while (!shutting_down_ || !connections_.empty()) {
-    const std::span<epoll_event> ready = poller_.wait(events, -1);
-    for (const epoll_event& event : ready) {
-      switch (event.data.u64) {
-        case kQueueTag:
-          takeMessages();
-          break;
-        case kTimerTag:
-          onTick();
-          break;
-        default: {
-          auto& connection = *static_cast<Connection*>(event.data.ptr);
-          if (!connection.closed) onConnectionEvent(connection, event.events);
-        }
-      }
-    }
-    closed_.clear();  // no event of this batch refers to them any more
-  }
-  spdlog::debug("worker {} stopped", id_);
+void Worker::onReady(void* tag, std::uint32_t events) {
+  auto& connection = *static_cast<Connection*>(tag);
+  if (!connection.closed) onConnectionEvent(connection, events);
 }
 
-void Worker::takeMessages() {
+void Worker::afterBatch() {
+  closed_.clear();  // no event of this batch refers to them any more
+  if (finished()) spdlog::debug("worker {} stopped", id_);
+}
+
+void Worker::onWakeUp() {
   queue_.takeAll(messages_);
   for (WorkerMessage& message : messages_) {
     if (auto* connection = std::get_if<NewConnection>(&message)) {
@@ -120,11 +75,10 @@ void Worker::takeMessages() {
     }
   }
   messages_.clear();
-  rearmLoopFd(queue_.eventFd(), kQueueTag);
 }
 
 void Worker::adopt(NewConnection& message) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   auto owned = std::make_unique<Connection>(std::move(message.fd), message.peer, std::move(message.protocol),
                                             message.listener_id);
   Connection& connection = *owned;
@@ -141,8 +95,7 @@ void Worker::adopt(NewConnection& message) {
   // exactly what the connection now waits for, like every re-arm.
   if (!handleOrClose(connection, EPOLLIN)) return;
   const std::uint32_t wanted = connection.interest(ioContext());
-  const std::uint32_t mode = settings_.trigger == config::Trigger::kEdge ? EPOLLET | EPOLLONESHOT : 0;
-  if (!poller_.add(connection.fd(), wanted | mode, reinterpret_cast<std::uint64_t>(&connection))) {
+  if (!loop_.watch(connection.fd(), wanted, &connection)) {
     spdlog::error("worker {}: epoll_ctl(ADD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
     close(connection);
     return;
@@ -162,7 +115,7 @@ void Worker::scheduleTimeout(Connection& connection) {
 }
 
 void Worker::replaceProtocols(const ReplaceProtocols& replace) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   // Once per reload, not per request: a scan of this worker's connections.
   for (auto& connection : connections_) {
     for (const auto& [listener_id, protocol] : replace.by_listener) {
@@ -172,7 +125,7 @@ void Worker::replaceProtocols(const ReplaceProtocols& replace) {
 }
 
 void Worker::beginShutdown(Clock::time_point deadline) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   shutting_down_ = true;
   shutdown_deadline_ = deadline;
   grace_end_ = std::min(Clock::now() + kFirstRequestGrace, deadline);
@@ -203,12 +156,7 @@ std::vector<Connection*> Worker::openConnections() const {
   return open;
 }
 
-void Worker::onTick() {
-  assertOwnThread();
-  std::uint64_t expirations;
-  // EAGAIN: a spurious wake-up; the wheel just advances by nothing.
-  while (read(timer_fd_.get(), &expirations, sizeof expirations) < 0 && errno == EINTR) {
-  }
+void Worker::onTimer() {
   heartbeat_.fetch_add(1, std::memory_order_relaxed);
   const Clock::time_point now = Clock::now();
   wheel_.advance(tickOf(now), [this](TimerWheel::Entry& entry) {
@@ -222,7 +170,6 @@ void Worker::onTick() {
   if (shutting_down_ && now >= shutdown_deadline_) {
     while (!connections_.empty()) close(*connections_.back());
   }
-  rearmLoopFd(timer_fd_.get(), kTimerTag);
 }
 
 IoContext Worker::ioContext() {
@@ -240,7 +187,7 @@ bool Worker::handleOrClose(Connection& connection, std::uint32_t events) {
 }
 
 void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   if (!handleOrClose(connection, events)) return;
   if (shutting_down_ && !connection.shuttingDown() && connection.receivedAny()) {
     if (!connection.beginShutdown()) {
@@ -254,32 +201,17 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
 
 // The last step of handling a connection: after this, its next event may fire.
 void Worker::rearm(Connection& connection) {
-  const std::uint32_t wanted = connection.interest(ioContext());
-  const bool edge = settings_.trigger == config::Trigger::kEdge;
-  // Level-triggered registrations persist: only a change costs a syscall.
-  if (!edge && wanted == connection.registered_events) return;
-  connection.registered_events = wanted;
-  const std::uint32_t mode = edge ? EPOLLET | EPOLLONESHOT : 0;
-  if (!poller_.modify(connection.fd(), wanted | mode, reinterpret_cast<std::uint64_t>(&connection))) {
+  if (!loop_.rearm(connection.fd(), connection.interest(ioContext()), connection.registered_events, &connection)) {
     spdlog::error("worker {}: epoll_ctl(MOD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
     close(connection);
   }
 }
 
-void Worker::rearmLoopFd(int fd, std::uint64_t tag) {
-  if (settings_.trigger != config::Trigger::kEdge) return;
-  if (!poller_.modify(fd, EPOLLIN | EPOLLET | EPOLLONESHOT, tag)) {
-    // Only ENOMEM can get here. The worker is deaf to that fd from now on;
-    // its heartbeat stops, so the watchdog restarts the daemon.
-    spdlog::critical("worker {}: epoll_ctl(MOD) of its own fd {}: {}", id_, fd, std::strerror(errno));
-  }
-}
-
 void Worker::close(Connection& connection) {
-  assertOwnThread();
+  loop_.assertOwnThread();
   // EPOLL_CTL_DEL before close: the fd's interest lives with the open file,
   // and the fd number may be reused by the next accept at once.
-  if (connection.registered_events != 0 && !poller_.remove(connection.fd())) {
+  if (connection.registered_events != 0 && !loop_.forget(connection.fd())) {
     spdlog::error("worker {}: epoll_ctl(DEL) fd {}: {}", id_, connection.fd(), std::strerror(errno));
   }
   connection.closed = true;

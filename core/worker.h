@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <thread>
+#include <string>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -21,7 +21,7 @@
 #include "core/buffer.h"
 #include "core/connection.h"
 #include "core/handoff_queue.h"
-#include "core/poller.h"
+#include "core/event_loop.h"
 #include "core/protocols/protocol.h"
 #include "core/socket_address.h"
 #include "core/timer_wheel.h"
@@ -65,7 +65,7 @@ struct Stall {};
 
 using WorkerMessage = std::variant<NewConnection, BeginShutdown, UpdateSettings, ReplaceProtocols, Stall>;
 
-class Worker {
+class Worker final : private EventLoop::Handler {
  public:
   // `open_connections` counts connections across all workers; the worker
   // decrements it for every connection it closes.
@@ -74,8 +74,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
   ~Worker();
 
-  void start();
-  void join();  // returns once shutdown has finished
+  void start() { loop_.start(*this, "worker-" + std::to_string(id_)); }
+  void join() { loop_.join(); }  // returns once shutdown has finished
 
   /// Safe to call from any thread. Leaves `batch` empty.
   void post(std::vector<WorkerMessage>& batch) { queue_.push(batch); }
@@ -88,30 +88,31 @@ class Worker {
   std::uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
 
  private:
-  void run();
-  void takeMessages();
+  // EventLoop::Handler
+  void onWakeUp() override;
+  void onTimer() override;
+  void onReady(void* tag, std::uint32_t events) override;
+  void afterBatch() override;
+  bool finished() const override { return shutting_down_ && connections_.empty(); }
+
   void adopt(NewConnection& message);
   void beginShutdown(std::chrono::steady_clock::time_point deadline);
   void replaceProtocols(const ReplaceProtocols& replace);
   void windDown(Connection& connection, bool grace_over);
   std::vector<Connection*> openConnections() const;
-  void onTick();
   void onConnectionEvent(Connection& connection, std::uint32_t events);
   bool handleOrClose(Connection& connection, std::uint32_t events);
   IoContext ioContext();
   void scheduleTimeout(Connection& connection);
   void rearm(Connection& connection);
-  void rearmLoopFd(int fd, std::uint64_t tag);
   void close(Connection& connection);
   TimerWheel::Tick currentTick() const;
-  void assertOwnThread() const;
 
   const unsigned id_;
   WorkerSettings settings_;
   std::atomic<std::size_t>& open_connections_;
   HandoffQueue<WorkerMessage> queue_;
-  Poller poller_;
-  UniqueFd timer_fd_;
+  EventLoop loop_;  // after queue_: it watches the queue's eventfd
   TimerWheel wheel_;
   std::vector<std::unique_ptr<Connection>> connections_;
   // Closed connections live on until the end of the loop iteration: events
@@ -125,8 +126,6 @@ class Worker {
   std::chrono::steady_clock::time_point grace_end_{};
   std::atomic<std::uint64_t> heartbeat_{0};
   std::atomic<std::uint64_t> requests_{0};
-  std::thread thread_;
-  std::thread::id thread_id_{};
 };
 
 }  // namespace epolld
