@@ -6,9 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace YAML {
+class Node;
+}
 
 namespace epolld::config {
 
@@ -30,26 +35,29 @@ struct LogOptions {
   bool operator==(const LogOptions&) const = default;
 };
 
-struct HttpOptions {
-  std::string body = "Hello, World!";
-  std::string content_type = "text/plain";
-  std::optional<std::string> root;  // serve static files from here instead of body
-  std::size_t max_request_line = 8 * 1024;
-  std::size_t max_header_count = 100;
-  std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;
-  Duration header_timeout = std::chrono::seconds(10);
-
-  bool operator==(const HttpOptions&) const = default;
+// A protocol's own settings: the listener's section named after its protocol
+// (`http:`), read and checked by the protocol itself (see ProtocolSchema in
+// config/protocol_schema.h), so that config/ knows no protocol.
+class ProtocolOptions {
+ public:
+  virtual ~ProtocolOptions() = default;
+  virtual bool operator==(const ProtocolOptions& other) const = 0;
+  // The section, every key with its value, defaults filled in (--dump-config).
+  virtual YAML::Node toYaml() const = 0;
 };
 
 struct Listener {
   std::string address;  // IPv4 or IPv6 literal
   std::uint16_t port = 0;  // 0 = an ephemeral port, logged once bound
   std::string protocol;  // a name from the protocol registry: echo, http
-  HttpOptions http;      // used when protocol == "http"
+  // Null for a protocol that has no section.
+  std::shared_ptr<const ProtocolOptions> options{};
 
-  bool operator==(const Listener&) const = default;
+  bool operator==(const Listener& other) const {
+    const bool same_options =
+        options && other.options ? *options == *other.options : !options && !other.options;
+    return address == other.address && port == other.port && protocol == other.protocol && same_options;
+  }
 };
 
 struct Config {

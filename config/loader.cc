@@ -51,33 +51,13 @@ constexpr std::array<std::string_view, 8> kTopKeys{
     "workers", "trigger", "max_connections", "idle_timeout", "shutdown_timeout", "output_buffer_limit",
     "log", "listeners"};
 constexpr std::array<std::string_view, 4> kLogKeys{"name", "file", "file_level", "console_level"};
-constexpr std::array<std::string_view, 4> kListenerKeys{"address", "port", "protocol", "http"};
-constexpr std::array<std::string_view, 8> kHttpKeys{
-    "body", "content_type", "root", "max_request_line", "max_header_count", "max_header_bytes",
-    "max_body_bytes", "header_timeout"};
+constexpr std::array<std::string_view, 3> kCommonListenerKeys{"address", "port", "protocol"};
 
-constexpr std::size_t kKiB = 1024;
-constexpr std::size_t kMiB = 1024 * kKiB;
-constexpr std::size_t kGiB = 1024 * kMiB;
 
 constexpr unsigned kMaxWorkers = 1024;
 constexpr std::size_t kMaxConnections = 10'000'000;
-// Long enough for any real timeout, short enough that deadline arithmetic in
-// nanoseconds cannot overflow.
-constexpr Duration kMinTimeout{1};
-constexpr Duration kMaxTimeout = std::chrono::hours(24 * 365);
 
 LogLevel readLevel(const Field& field) { return static_cast<LogLevel>(field.choice(kLevelNames)); }
-
-// A string that goes into a header line, a log line or a path: a line break would forge
-// lines, and a NUL would cut a path short of what the message showed.
-std::string printableString(const Field& field) {
-  std::string text = field.string(false);
-  if (std::ranges::any_of(text, [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-    field.fail("must not contain control characters, got " + quote(text));
-  }
-  return text;
-}
 
 // Start-up opens the log file for appending (creating it) unless file_level is off.
 // `file` is the log.file value; without one the default is checked, pointing at `at`.
@@ -92,38 +72,18 @@ void checkLogFile(const LogOptions& log, const Field* file, const Field& at) {
 LogOptions readLog(const Field& field, Checks checks) {
   const MapReader map(field, kLogKeys);
   LogOptions log;
-  if (const Field* f = map.find("name")) log.name = printableString(*f);
-  if (const Field* f = map.find("file")) log.file = printableString(*f);
+  if (const Field* f = map.find("name")) log.name = f->printable();
+  if (const Field* f = map.find("file")) log.file = f->printable();
   if (const Field* f = map.find("file_level")) log.file_level = readLevel(*f);
   if (const Field* f = map.find("console_level")) log.console_level = readLevel(*f);
   if (checks == Checks::kHost) checkLogFile(log, map.find("file"), field);
   return log;
 }
 
-HttpOptions readHttp(const Field& field, Checks checks) {
-  const MapReader map(field, kHttpKeys);
-  HttpOptions http;
-  if (const Field* f = map.find("body")) http.body = f->string(true);
-  // It goes out as a header line: a line break in it would corrupt every response.
-  if (const Field* f = map.find("content_type")) http.content_type = printableString(*f);
-  if (const Field* f = map.find("root")) {
-    http.root = printableString(*f);
-    if (checks == Checks::kHost) {
-      if (const std::optional<std::string> problem = readableDirectoryProblem(*http.root)) f->fail(*problem);
-    }
-  }
-  if (const Field* f = map.find("max_request_line")) http.max_request_line = f->size(64, kMiB);
-  if (const Field* f = map.find("max_header_count")) http.max_header_count = f->integer<std::size_t>(1, 10'000);
-  if (const Field* f = map.find("max_header_bytes")) http.max_header_bytes = f->size(256, 16 * kMiB);
-  if (const Field* f = map.find("max_body_bytes")) http.max_body_bytes = f->size(0, std::size_t{1} << 40);
-  if (const Field* f = map.find("header_timeout")) http.header_timeout = f->duration(kMinTimeout, kMaxTimeout);
-  return http;
-}
-
 // The address in one spelling per address ("::0" and "::" are the same), bracketed for
 // IPv6 so that a port can follow.
-std::string canonicalAddress(const Field& field) {
-  const std::string text = field.string(true);
+// `field` is where an error points: the address, or the listener that has none.
+std::string canonicalAddress(const Field& field, const std::string& text) {
   in6_addr binary{};
   char canonical[INET6_ADDRSTRLEN] = {};
   for (const int family : {AF_INET, AF_INET6}) {
@@ -170,32 +130,50 @@ class EndpointClaims {
   std::map<std::pair<bool, std::uint16_t>, PortClaims> ports_;  // (IPv6?, port)
 };
 
-std::vector<Listener> readListeners(const Field& field, std::span<const std::string_view> protocols, Checks checks) {
+// The keys of a listener: the common ones, then each protocol's section.
+std::vector<std::string_view> listenerKeys(ProtocolSchemas protocols) {
+  std::vector<std::string_view> keys(kCommonListenerKeys.begin(), kCommonListenerKeys.end());
+  for (const ProtocolSchema& protocol : protocols) {
+    if (protocol.read) keys.push_back(protocol.name);
+  }
+  return keys;
+}
+
+Listener readListener(const Field& item, ProtocolSchemas protocols, std::span<const std::string_view> keys,
+                      Checks checks, EndpointClaims& claims) {
+  const MapReader map(item, keys);
+  std::vector<std::string_view> names;
+  for (const ProtocolSchema& protocol : protocols) names.push_back(protocol.name);
+  const ProtocolSchema& schema = protocols[map.require("protocol").choice(names)];
+  Listener listener;
+  listener.protocol = schema.name;
+  const Field* address = schema.default_address.empty() ? &map.require("address") : map.find("address");
+  listener.address = address ? address->string(true) : std::string(schema.default_address);
+  const std::string host = canonicalAddress(address ? *address : item, listener.address);
+  listener.port = map.require("port").integer<std::uint16_t>(0, 65535);
+  for (const ProtocolSchema& other : protocols) {
+    const Field* section = other.read ? map.find(other.name) : nullptr;
+    if (section && other.name != schema.name) {
+      section->failAt(section->keyMark(),
+                      "allowed only with protocol " + std::string(other.name) + ", this listener's is " + listener.protocol);
+    }
+  }
+  if (schema.read) listener.options = schema.read(Section{map.find(schema.name), item, host, checks});
+  claims.claim(item, host, listener.port);
+  return listener;
+}
+
+std::vector<Listener> readListeners(const Field& field, ProtocolSchemas protocols, Checks checks) {
   const std::vector<Field> items = field.items("listeners");
   if (items.empty()) field.fail("expected at least one listener");
+  const std::vector<std::string_view> keys = listenerKeys(protocols);
   std::vector<Listener> listeners;
   EndpointClaims claims;
-  for (const Field& item : items) {
-    const MapReader map(item, kListenerKeys);
-    Listener listener;
-    const Field& address = map.require("address");
-    listener.address = address.string(true);
-    const std::string host = canonicalAddress(address);
-    listener.port = map.require("port").integer<std::uint16_t>(0, 65535);
-    listener.protocol = protocols[map.require("protocol").choice(protocols)];
-    if (const Field* http = map.find("http")) {
-      if (listener.protocol != "http") {
-        http->failAt(http->keyMark(), "allowed only with protocol http, this listener's is " + listener.protocol);
-      }
-      listener.http = readHttp(*http, checks);
-    }
-    claims.claim(item, host, listener.port);
-    listeners.push_back(std::move(listener));
-  }
+  for (const Field& item : items) listeners.push_back(readListener(item, protocols, keys, checks, claims));
   return listeners;
 }
 
-Config readConfig(const Field& root, std::span<const std::string_view> protocols, Checks checks) {
+Config readConfig(const Field& root, ProtocolSchemas protocols, Checks checks) {
   const MapReader top(root, kTopKeys);
   Config config;
   config.source = root.source();
@@ -218,8 +196,7 @@ Config readConfig(const Field& root, std::span<const std::string_view> protocols
 
 }  // namespace
 
-Config parse(std::string_view yaml_text, const std::string& source_name, std::span<const std::string_view> protocols,
-             Checks checks) {
+Config parse(std::string_view yaml_text, const std::string& source_name, ProtocolSchemas protocols, Checks checks) {
   checkText(yaml_text, source_name);
   const YAML::Node root = loadDocument(yaml_text, source_name);
   if (root.IsNull()) {
@@ -231,11 +208,13 @@ Config parse(std::string_view yaml_text, const std::string& source_name, std::sp
   return readConfig(Field(root, "", root.Mark(), source_name), protocols, checks);
 }
 
-Config loadFile(const std::string& path, std::span<const std::string_view> protocols) {
+Config loadFile(const std::string& path, ProtocolSchemas protocols) {
   return parse(readConfigFile(path), path, protocols, Checks::kHost);
 }
 
-Config builtInDefaults() { return parse(kDefaultYaml, "built-in defaults", kKnownProtocols, Checks::kHost); }
+Config builtInDefaults(ProtocolSchemas protocols) {
+  return parse(kDefaultYaml, "built-in defaults", protocols, Checks::kHost);
+}
 
 std::string_view toString(LogLevel level) { return kLevelNames[static_cast<std::size_t>(level)]; }
 

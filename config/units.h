@@ -10,6 +10,15 @@
 
 namespace epolld::config {
 
+inline constexpr std::size_t kKiB = 1024;
+inline constexpr std::size_t kMiB = 1024 * kKiB;
+inline constexpr std::size_t kGiB = 1024 * kMiB;
+
+// Long enough for any real timeout, short enough that deadline arithmetic in
+// nanoseconds cannot overflow.
+inline constexpr Duration kMinTimeout{1};
+inline constexpr Duration kMaxTimeout = std::chrono::hours(24 * 365);
+
 // A number with an optional unit: ms, s, m, h, d; no unit means seconds. The number may
 // have a fraction ("1.5s", "0.25") as long as the result is a whole number of
 // milliseconds. Negative values, spaces and overflow give nullopt.

@@ -98,6 +98,14 @@ std::uint64_t Field::unsignedIn(std::uint64_t min, std::uint64_t max) const {
   return parsedIn(parseUnsigned, min, max, [](std::uint64_t n) { return std::to_string(n); }, "an integer", "");
 }
 
+std::string Field::printable() const {
+  std::string text = string(false);
+  if (std::ranges::any_of(text, [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    fail("must not contain control characters, got " + quote(text));
+  }
+  return text;
+}
+
 std::size_t Field::size(std::size_t min, std::size_t max) const {
   return parsedIn(parseSize, min, max, formatSize, "a size", " (bytes, or with a unit: 64KiB, 1MiB)");
 }

@@ -43,6 +43,9 @@ class Field {
   [[noreturn]] void failAt(const YAML::Mark& mark, std::string_view what) const;
 
   std::string string(bool allow_empty) const;
+  // A non-empty string that goes into a header line, a log line or a path: a line break
+  // would forge lines, and a NUL would cut a path short of what the message showed.
+  std::string printable() const;
   std::size_t size(std::size_t min, std::size_t max) const;
   Duration duration(Duration min, Duration max) const;
   template <std::unsigned_integral T>

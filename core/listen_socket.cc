@@ -8,18 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/protocols/registry.h"
-
 namespace epolld {
-namespace {
-
-std::string describe(const config::Listener& listener) {
-  const bool v6 = listener.address.find(':') != std::string::npos;
-  const std::string host = v6 ? "[" + listener.address + "]" : listener.address;
-  return host + ":" + std::to_string(listener.port) + " (" + listener.protocol + ")";
-}
-
-}  // namespace
 
 InheritedSockets::Socket InheritedSockets::take(const SocketAddress& address) {
   Socket chosen;
@@ -36,15 +25,23 @@ InheritedSockets::Socket InheritedSockets::take(const SocketAddress& address) {
   return chosen;
 }
 
+std::string describe(const config::Listener& listener) {
+  const bool v6 = listener.address.find(':') != std::string::npos;
+  const std::string host = v6 ? "[" + listener.address + "]" : listener.address;
+  return host + ":" + std::to_string(listener.port) + " (" + listener.protocol + ")";
+}
+
 std::string listenerName(const SocketAddress& address, std::string_view protocol) {
   return address.toString() + " (" + std::string(protocol) + ")";
 }
 
 std::string ListenSocket::name() const { return listenerName(address, config.protocol); }
 
-ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
+ListenSocket openListenSocket(const config::Listener& listener, std::shared_ptr<const Protocol> protocol,
+                              InheritedSockets& inherited, std::string& error) {
   ListenSocket result;
   result.config = listener;
+  result.protocol = std::move(protocol);
   const auto fail = [&](const char* what) {
     const int cause = errno;
     error = "listener " + describe(listener) + ": " + what + ": " + std::strerror(cause);
@@ -52,17 +49,6 @@ ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets
     errno = cause;  // for the caller, whatever closing did
     return std::move(result);
   };
-  try {
-    result.protocol = makeProtocol(listener);
-  } catch (const std::exception& e) {  // a protocol's own start-up, e.g. an http root that cannot be opened
-    error = "listener " + describe(listener) + ": " + e.what();
-    errno = EINVAL;
-    return ListenSocket{};
-  }
-  if (!result.protocol) {
-    errno = EINVAL;
-    return fail("unknown protocol");
-  }
   const auto address = SocketAddress::parse(listener.address, listener.port);
   if (!address) {
     errno = EINVAL;

@@ -61,11 +61,15 @@ class InheritedSockets {
 // timeouts. Returns false with errno set when setsockopt fails.
 bool deferAcceptIfClientSpeaksFirst(const ListenSocket& listener);
 
-// Takes the listener's socket from `inherited`, or opens, binds and listens.
-// On failure returns a socket without an fd, sets `error` to one line
-// naming the listener and the call that failed:
+// Takes the listener's socket from `inherited`, or opens, binds and listens,
+// for `protocol` to serve. On failure returns a socket without an fd, sets
+// `error` to one line naming the listener and the call that failed:
 // "listener 0.0.0.0:2003 (echo): bind: Address already in use", and leaves
-// errno as that call set it (EINVAL for a protocol that cannot start).
-ListenSocket openListenSocket(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
+// errno as that call set it.
+ListenSocket openListenSocket(const config::Listener& listener, std::shared_ptr<const Protocol> protocol,
+                              InheritedSockets& inherited, std::string& error);
+
+// "0.0.0.0:2003 (echo)" for a listener not yet bound, as errors name it.
+std::string describe(const config::Listener& listener);
 
 }  // namespace epolld

@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "config/loader.h"
-#include "core/protocols/registry.h"
 
 namespace epolld {
 
@@ -36,8 +35,9 @@ SocketAddress configuredAddress(const config::Listener& listener) {
 
 }  // namespace
 
-Server::Server(const config::Config& config, InheritedSockets& inherited, ListenerEvents events)
-    : config_(config), events_(std::move(events)) {
+Server::Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols,
+               ListenerEvents events)
+    : config_(config), make_protocol_(std::move(protocols)), events_(std::move(events)) {
   std::vector<ListenSocket> listeners;
   for (const config::Listener& listener : config_.listeners) {
     std::string error;
@@ -58,11 +58,28 @@ Server::Server(const config::Config& config, InheritedSockets& inherited, Listen
 Server::~Server() { stop(); }
 
 // Opens `listener` and gives it a fresh id; without an fd on failure, with
-// `error` and errno set as openListenSocket sets them.
+// `error` and errno set as openListenSocket sets them (EINVAL when the
+// protocol cannot start).
 ListenSocket Server::open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
-  ListenSocket socket = openListenSocket(listener, inherited, error);
+  std::shared_ptr<const Protocol> protocol = makeProtocol(listener, error);
+  if (!protocol) {
+    errno = EINVAL;
+    return {};
+  }
+  ListenSocket socket = openListenSocket(listener, std::move(protocol), inherited, error);
   if (socket.fd) socket.id = ++last_listener_id_;
   return socket;
+}
+
+// The protocol's own start-up may fail (an http root that cannot be opened):
+// then null, with `error` naming the listener.
+std::shared_ptr<const Protocol> Server::makeProtocol(const config::Listener& listener, std::string& error) const {
+  try {
+    return make_protocol_(listener);
+  } catch (const std::exception& e) {
+    error = "listener " + describe(listener) + ": " + e.what();
+    return nullptr;
+  }
 }
 
 void Server::start() {
@@ -154,12 +171,9 @@ void Server::matchListeners(const config::Config& next, ReplaceListeners& change
     }
     kept[i] = true;
     ListenerRecord record = listeners_[i];
-    std::shared_ptr<const Protocol> protocol;
-    try {
-      protocol = makeProtocol(listener);
-    } catch (const std::exception& e) {
-      throw StartError("listener " + record.name + ": " + e.what());
-    }
+    std::string error;
+    std::shared_ptr<const Protocol> protocol = makeProtocol(listener, error);
+    if (!protocol) throw StartError(error);
     const std::uint32_t new_id = listener.protocol == record.protocol ? record.id : ++last_listener_id_;
     change.kept.push_back({record.id, new_id, listener, std::move(protocol)});
     record.id = new_id;

@@ -25,6 +25,10 @@ class StartError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Makes the Protocol a listener serves (the daemon's registry). Throws
+// std::runtime_error when the protocol cannot start with those settings.
+using ProtocolFactory = std::function<std::shared_ptr<const Protocol>(const config::Listener&)>;
+
 // What the daemon learns about listening sockets as they come and go
 // (systemd's file descriptor store keeps them across restarts).
 struct ListenerEvents {
@@ -34,9 +38,11 @@ struct ListenerEvents {
 
 class Server {
  public:
-  // Binds every listener, taking inherited sockets first; on failure throws
-  // StartError naming the listener.
-  Server(const config::Config& config, InheritedSockets& inherited, ListenerEvents events = {});
+  // Binds every listener, taking inherited sockets first, to serve the
+  // protocol `protocols` makes for it; on failure throws StartError naming
+  // the listener.
+  Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols,
+         ListenerEvents events = {});
   ~Server();
 
   void start();
@@ -76,6 +82,7 @@ class Server {
   };
 
   ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
+  std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener, std::string& error) const;
   void matchListeners(const config::Config& next, ReplaceListeners& change, std::vector<ListenerRecord>& records,
                       std::vector<const config::Listener*>& unmatched);
   bool portFreedByRemoval(const config::Listener& listener, const std::vector<std::uint32_t>& removed) const;
@@ -85,6 +92,7 @@ class Server {
   void post(unsigned worker, WorkerMessage message);
 
   config::Config config_;
+  ProtocolFactory make_protocol_;
   ListenerEvents events_;
   std::atomic<std::size_t> open_connections_{0};
   std::vector<ListenerRecord> listeners_;

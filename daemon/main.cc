@@ -64,7 +64,7 @@ int run(const std::vector<std::string>& args) {
   const bool using_defaults = source.optional && access(source.path.c_str(), F_OK) != 0;
   config::Config config;
   try {
-    config = using_defaults ? config::builtInDefaults() : config::loadFile(source.path, protocolNames());
+    config = using_defaults ? config::builtInDefaults(protocolSchemas()) : config::loadFile(source.path, protocolSchemas());
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return kExitFailure;

@@ -56,7 +56,7 @@ int Supervisor::run(const config::Config& config) {
     ListenerEvents events;
     events.opened = [this](const ListenSocket& listener) { systemd_->storeListener(listener); };
     events.removed = [this](const SocketAddress& address) { systemd_->forgetListener(address); };
-    server_ = std::make_unique<Server>(config, inherited_, std::move(events));
+    server_ = std::make_unique<Server>(config, inherited_, &makeProtocol, std::move(events));
   } catch (const StartError& e) {
     spdlog::error("{}", e.what());
     // One line on stderr even when console_level hides errors: a daemon that
@@ -129,7 +129,7 @@ void Supervisor::reload() {
   config::Config next;
   try {
     const bool use_defaults = source_.optional && access(source_.path.c_str(), F_OK) != 0;
-    next = use_defaults ? config::builtInDefaults() : config::loadFile(source_.path, protocolNames());
+    next = use_defaults ? config::builtInDefaults(protocolSchemas()) : config::loadFile(source_.path, protocolSchemas());
     log::reconfigure(next.log);
     try {
       server_->reconfigure(next, inherited_);

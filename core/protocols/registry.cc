@@ -1,36 +1,38 @@
 #include "core/protocols/registry.h"
 
+#include <algorithm>
 #include <array>
+#include <stdexcept>
+#include <string>
 
 #include "core/protocols/echo/echo.h"
 #include "core/protocols/http/http.h"
+#include "core/protocols/plugin.h"
 
 namespace epolld {
 namespace {
 
-struct Registration {
-  std::string_view name;
-  std::shared_ptr<const Protocol> (*make)(const config::Listener&);
-};
-
-constexpr std::array kProtocols{
-    Registration{"echo", &makeEchoProtocol},
-    Registration{"http", &makeHttpProtocol},
+const std::array<const ProtocolPlugin*, 2> kPlugins{
+    &kEchoPlugin,
+    &kHttpPlugin,
 };
 
 }  // namespace
 
-std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener) {
-  for (const Registration& registration : kProtocols) {
-    if (registration.name == listener.protocol) return registration.make(listener);
-  }
-  return nullptr;
+config::ProtocolSchemas protocolSchemas() {
+  static const std::vector<config::ProtocolSchema> schemas = [] {
+    std::vector<config::ProtocolSchema> all;
+    for (const ProtocolPlugin* plugin : kPlugins) all.push_back(plugin->schema);
+    return all;
+  }();
+  return schemas;
 }
 
-std::vector<std::string_view> protocolNames() {
-  std::vector<std::string_view> names;
-  for (const Registration& registration : kProtocols) names.push_back(registration.name);
-  return names;
+std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener) {
+  const auto found = std::ranges::find(kPlugins, listener.protocol,
+                                       [](const ProtocolPlugin* plugin) { return plugin->schema.name; });
+  if (found == kPlugins.end()) throw std::runtime_error("unknown protocol " + listener.protocol);
+  return (*found)->make(listener);
 }
 
 }  // namespace epolld

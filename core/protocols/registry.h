@@ -1,20 +1,22 @@
-// Protocol names, as the configuration's `protocol:` key spells them, and
-// their factories. A new protocol is a folder under core/protocols/ plus one
-// line in registry.cc.
+// The protocols this build has: the one list the configuration's `protocol:`
+// names are taken from. A new protocol is a folder under core/protocols/
+// defining its ProtocolPlugin, plus one line in registry.cc.
 #pragma once
 
 #include <memory>
-#include <string_view>
 #include <vector>
 
 #include "config/config.h"
+#include "config/protocol_schema.h"
 #include "core/protocols/protocol.h"
 
 namespace epolld {
 
-// The protocol for one listener; nullptr if its name is not registered.
-std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener);
+// For config::parse() and loadFile().
+config::ProtocolSchemas protocolSchemas();
 
-std::vector<std::string_view> protocolNames();
+// The protocol object for a listener the loader accepted. Throws
+// std::runtime_error when the protocol cannot start.
+std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener);
 
 }  // namespace epolld

@@ -6,6 +6,7 @@
 
 #include "config/loader.h"
 #include "config/yaml_syntax.h"
+#include "core/protocols/registry.h"
 
 namespace epolld::config {
 namespace {
@@ -20,7 +21,7 @@ constexpr std::string_view kOneListener = R"(listeners:
 
 std::string errorOf(std::string_view yaml) {
   try {
-    parse(yaml, "test.yaml");
+    parse(yaml, "test.yaml", protocolSchemas());
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -139,7 +140,7 @@ TEST(ConfigErrors, UnknownNamesListTheChoices) {
 }
 
 TEST(ConfigErrors, ProtocolMustBeOneTheCallerKnows) {
-  constexpr std::array<std::string_view, 1> kOnlyEcho{"echo"};
+  const std::array kOnlyEcho{ProtocolSchema{.name = "echo"}};
   try {
     parse("listeners: [{address: 127.0.0.1, port: 0, protocol: http}]", "test.yaml", kOnlyEcho);
     FAIL() << "http accepted";

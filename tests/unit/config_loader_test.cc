@@ -10,8 +10,13 @@
 #include <fstream>
 #include <string>
 
+#include "core/protocols/http/http_options.h"
+#include "core/protocols/registry.h"
+
 namespace epolld::config {
 namespace {
+
+using http::HttpOptions;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -44,7 +49,7 @@ class ConfigFiles : public ::testing::Test {
 
 std::string errorOf(const std::string& path) {
   try {
-    loadFile(path);
+    loadFile(path, protocolSchemas());
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -52,7 +57,7 @@ std::string errorOf(const std::string& path) {
 }
 
 TEST(ConfigLoader, BuiltInDefaultsAreTheSpecExample) {
-  const Config config = builtInDefaults();
+  const Config config = builtInDefaults(protocolSchemas());
   EXPECT_EQ(config.source, "built-in defaults");
   EXPECT_EQ(config.workers, 0u);
   EXPECT_EQ(config.trigger, Trigger::kEdge);
@@ -71,25 +76,25 @@ TEST(ConfigLoader, BuiltInDefaultsAreTheSpecExample) {
   EXPECT_EQ(config.listeners[1].address, "0.0.0.0");
   EXPECT_EQ(config.listeners[1].port, 8080);
   EXPECT_EQ(config.listeners[1].protocol, "http");
-  EXPECT_EQ(config.listeners[1].http.body, "Hello, World!");
-  EXPECT_EQ(config.listeners[1].http.content_type, "text/plain");
-  EXPECT_EQ(config.listeners[1].http.root, std::nullopt);
+  EXPECT_EQ(optionsOf<HttpOptions>(config.listeners[1]).body, "Hello, World!");
+  EXPECT_EQ(optionsOf<HttpOptions>(config.listeners[1]).content_type, "text/plain");
+  EXPECT_EQ(optionsOf<HttpOptions>(config.listeners[1]).root, std::nullopt);
 }
 
 // The compiled-in defaults and the file the package installs must never drift apart.
 TEST(ConfigLoader, RepositoryFileEqualsBuiltInDefaults) {
   const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "config/epolld.yaml";
-  Config from_file = loadFile(path.string());
+  Config from_file = loadFile(path.string(), protocolSchemas());
   EXPECT_EQ(from_file.source, path.string());
   from_file.source = "built-in defaults";
-  EXPECT_EQ(from_file, builtInDefaults());
+  EXPECT_EQ(from_file, builtInDefaults(protocolSchemas()));
 }
 
 TEST(ConfigLoader, MissingKeysKeepTheStructDefaults) {
   Config expected;
   expected.source = "test.yaml";
-  expected.listeners.push_back(Listener{.address = "127.0.0.1", .port = 0, .protocol = "echo", .http = {}});
-  EXPECT_EQ(parse(kOneListener, "test.yaml"), expected);
+  expected.listeners.push_back(Listener{.address = "127.0.0.1", .port = 0, .protocol = "echo"});
+  EXPECT_EQ(parse(kOneListener, "test.yaml", protocolSchemas()), expected);
 }
 
 TEST(ConfigLoader, EveryKeyIsRead) {
@@ -119,7 +124,7 @@ listeners:
       max_body_bytes: 0
       header_timeout: 2m
 )",
-                              "full.yaml");
+                              "full.yaml", protocolSchemas());
   Config expected;
   expected.source = "full.yaml";
   expected.workers = 3;
@@ -133,14 +138,15 @@ listeners:
   expected.listeners.push_back(Listener{.address = "::1",
                                         .port = 65535,
                                         .protocol = "http",
-                                        .http = {.body = "",
+                                        .options = std::make_shared<OptionsOf<HttpOptions>>(HttpOptions{
+                                                 .body = "",
                                                  .content_type = "text/html; charset=utf-8",
                                                  .root = "/srv/www",
                                                  .max_request_line = 1024,
                                                  .max_header_count = 7,
                                                  .max_header_bytes = 2048,
                                                  .max_body_bytes = 0,
-                                                 .header_timeout = seconds(120)}});
+                                                 .header_timeout = seconds(120)})});
   EXPECT_EQ(config, expected);
 }
 
@@ -152,7 +158,7 @@ listeners:
   - {address: "::ffff:10.0.0.1", port: 82, protocol: echo}
   - {address: 0.0.0.0, port: 80, protocol: echo}
 )",
-                              "test.yaml");
+                              "test.yaml", protocolSchemas());
   ASSERT_EQ(config.listeners.size(), 4u);
   EXPECT_EQ(config.listeners[0].address, "::");
   EXPECT_EQ(config.listeners[1].address, "fe80::1");
@@ -166,12 +172,12 @@ listeners:
   - {address: 127.0.0.1, port: 0, protocol: echo}
   - {address: 127.0.0.1, port: 0, protocol: http}
 )",
-                              "test.yaml");
+                              "test.yaml", protocolSchemas());
   EXPECT_EQ(config.listeners.size(), 4u);
 }
 
 TEST(ConfigLoader, ProtocolNamesComeFromTheCaller) {
-  constexpr std::array<std::string_view, 2> kProtocols{"echo", "redis"};
+  const std::array kProtocols{ProtocolSchema{.name = "echo"}, ProtocolSchema{.name = "redis"}};
   const Config config = parse("listeners: [{address: 127.0.0.1, port: 0, protocol: redis}]", "t", kProtocols);
   EXPECT_EQ(config.listeners.at(0).protocol, "redis");
 }
@@ -180,17 +186,17 @@ TEST(ConfigLoader, NamesReadBackAsTheSameValues) {
   for (const LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError,
                                LogLevel::kCritical, LogLevel::kOff}) {
     const std::string yaml = "log: {console_level: \"" + std::string(toString(level)) + "\"}" + std::string(kOneListener);
-    EXPECT_EQ(parse(yaml, "t").log.console_level, level) << toString(level);
+    EXPECT_EQ(parse(yaml, "t", protocolSchemas()).log.console_level, level) << toString(level);
   }
   for (const Trigger trigger : {Trigger::kEdge, Trigger::kLevel}) {
     const std::string yaml = "trigger: " + std::string(toString(trigger)) + std::string(kOneListener);
-    EXPECT_EQ(parse(yaml, "t").trigger, trigger) << toString(trigger);
+    EXPECT_EQ(parse(yaml, "t", protocolSchemas()).trigger, trigger) << toString(trigger);
   }
 }
 
 TEST_F(ConfigFiles, LoadFileRecordsThePathAsSource) {
   const std::string path = write("epolld.yaml", "workers: 2" + std::string(kOneListener));
-  const Config config = loadFile(path);
+  const Config config = loadFile(path, protocolSchemas());
   EXPECT_EQ(config.source, path);
   EXPECT_EQ(config.workers, 2u);
 }
@@ -257,7 +263,7 @@ TEST_F(ConfigHostChecks, RootMustBeAnExistingDirectory) {
   path = withRoot(file);
   EXPECT_EQ(errorOf(path), path + ":6:13: listeners[0].http.root: '" + file + "' is not a directory");
   path = withRoot(dir_.string());
-  EXPECT_EQ(loadFile(path).listeners.at(0).http.root, dir_.string());
+  EXPECT_EQ(optionsOf<HttpOptions>(loadFile(path, protocolSchemas()).listeners.at(0)).root, dir_.string());
 }
 
 TEST_F(ConfigHostChecks, UnreadableRootIsRefused) {
@@ -277,7 +283,7 @@ TEST_F(ConfigHostChecks, LogFileMustBeCreatableWithoutBeingCreated) {
                                missing_dir + "': No such file or directory");
   const std::string log = (dir_ / "new.log").string();
   path = withLogFile(log);
-  EXPECT_EQ(loadFile(path).log.file, log);
+  EXPECT_EQ(loadFile(path, protocolSchemas()).log.file, log);
   EXPECT_FALSE(std::filesystem::exists(log)) << "the check created the log file";
 }
 
@@ -296,7 +302,7 @@ TEST_F(ConfigHostChecks, LogFileThatIsNotAWritableFileIsRefused) {
 
 TEST_F(ConfigHostChecks, LogFileIsNotCheckedWhenFileLevelIsOff) {
   const std::string path = withLogFile((dir_ / "no-such-dir/epolld.log").string(), "off");
-  EXPECT_EQ(loadFile(path).log.file_level, LogLevel::kOff);
+  EXPECT_EQ(loadFile(path, protocolSchemas()).log.file_level, LogLevel::kOff);
 }
 
 // parse() alone checks only the text, so tests (and the fuzzer's first stage) can name
@@ -304,9 +310,9 @@ TEST_F(ConfigHostChecks, LogFileIsNotCheckedWhenFileLevelIsOff) {
 TEST(ConfigLoader, ParseChecksTheHostOnlyWhenAsked) {
   const std::string yaml = "log: {file: /no/such/dir/x.log}\n"
                            "listeners: [{address: 127.0.0.1, port: 0, protocol: http, http: {root: /no/such/dir}}]\n";
-  EXPECT_EQ(parse(yaml, "t").listeners.at(0).http.root, "/no/such/dir");
+  EXPECT_EQ(optionsOf<HttpOptions>(parse(yaml, "t", protocolSchemas()).listeners.at(0)).root, "/no/such/dir");
   try {
-    parse(yaml, "t", kKnownProtocols, Checks::kHost);
+    parse(yaml, "t", protocolSchemas(), Checks::kHost);
     FAIL() << "a log file in a missing directory was accepted";
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "t:1:13: log.file: cannot create '/no/such/dir/x.log': directory '/no/such/dir': No such "

@@ -509,7 +509,7 @@ TEST(HttpParser, IsIdleOnlyBetweenRequests) {
 }
 
 TEST(HttpParser, TakesLimitsFromConfig) {
-  config::HttpOptions options;
+  HttpOptions options;
   options.max_request_line = 1;
   options.max_header_count = 2;
   options.max_header_bytes = 3;
@@ -528,7 +528,7 @@ TEST(HttpParser, AcceptsTypicalBrowserRequestWithDefaultLimits) {
        "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "Accept-Language: en-US,en;q=0.5",
        "Accept-Encoding: gzip, deflate, br", "Connection: keep-alive", "Upgrade-Insecure-Requests: 1",
        "If-Modified-Since: Sat, 22 Nov 2026 16:03:47 GMT", "Range: bytes=0-99"});
-  const Parsed parsed = parseWhole(bytes, ParserLimits::from(config::HttpOptions{}));
+  const Parsed parsed = parseWhole(bytes, ParserLimits::from(HttpOptions{}));
   ASSERT_EQ(parsed.heads.size(), 1u);
   EXPECT_EQ(parsed.heads[0].headers.size(), 9u);
   EXPECT_EQ(parsed.heads[0].findHeader("range"), "bytes=0-99");

@@ -119,7 +119,7 @@ class StaticFilesTest : public ::testing::Test {
       text += field + "\r\n";
     }
     text += "\r\n";
-    RequestParser parser(ParserLimits::from(config::HttpOptions{}));
+    RequestParser parser(ParserLimits::from(HttpOptions{}));
     const RequestParser::Result result = parser.feed(text);
     if (result.event == RequestParser::Event::kError) {
       FileResponse refused;

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/protocol_schema.h"
+#include "core/protocols/http/http_options.h"
 #include "core/protocols/registry.h"
 
 namespace epolld {
@@ -20,7 +22,14 @@ config::Listener listenerOn(const std::string& address, const std::string& proto
   listener.address = address;
   listener.port = 0;
   listener.protocol = protocol;
+  // As the loader reads a listener without a section: the defaults.
+  if (protocol == "http") listener.options = std::make_shared<config::OptionsOf<http::HttpOptions>>(http::HttpOptions{});
   return listener;
+}
+
+// As the server opens one: with the protocol the registry makes for it.
+ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
+  return openListenSocket(listener, makeProtocol(listener), inherited, error);
 }
 
 int optionOf(int fd, int level, int name) {
@@ -42,7 +51,7 @@ UniqueFd acceptOne(const ListenSocket& listener) {
 TEST(ListenSocket, BindsAnEphemeralPortNonBlocking) {
   InheritedSockets none;
   std::string error;
-  const ListenSocket listener = openListenSocket(listenerOn("127.0.0.1"), none, error);
+  const ListenSocket listener = open(listenerOn("127.0.0.1"), none, error);
   ASSERT_TRUE(listener.fd) << error;
   EXPECT_NE(listener.address.port(), 0);
   EXPECT_TRUE(fcntl(listener.fd.get(), F_GETFL) & O_NONBLOCK);
@@ -54,7 +63,7 @@ TEST(ListenSocket, AcceptedSocketsInheritTcpNoDelay) {
   for (const std::string address : {"127.0.0.1", "::1"}) {
     InheritedSockets none;
     std::string error;
-    const ListenSocket listener = openListenSocket(listenerOn(address), none, error);
+    const ListenSocket listener = open(listenerOn(address), none, error);
     ASSERT_TRUE(listener.fd) << error;
     const UniqueFd accepted = acceptOne(listener);
     ASSERT_TRUE(accepted);
@@ -65,10 +74,10 @@ TEST(ListenSocket, AcceptedSocketsInheritTcpNoDelay) {
 TEST(ListenSocket, DefersAcceptOnlyWhereTheClientSpeaksFirst) {
   InheritedSockets none;
   std::string error;
-  const ListenSocket http = openListenSocket(listenerOn("127.0.0.1", "http"), none, error);
+  const ListenSocket http = open(listenerOn("127.0.0.1", "http"), none, error);
   ASSERT_TRUE(http.fd) << error;
   EXPECT_GT(optionOf(http.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
-  const ListenSocket echo = openListenSocket(listenerOn("127.0.0.1"), none, error);
+  const ListenSocket echo = open(listenerOn("127.0.0.1"), none, error);
   ASSERT_TRUE(echo.fd) << error;
   EXPECT_EQ(optionOf(echo.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
 }
@@ -77,7 +86,7 @@ TEST(ListenSocket, DefersAcceptOnlyWhereTheClientSpeaksFirst) {
 TEST(ListenSocket, DeferralFollowsAChangeOfProtocol) {
   InheritedSockets none;
   std::string error;
-  ListenSocket listener = openListenSocket(listenerOn("127.0.0.1", "http"), none, error);
+  ListenSocket listener = open(listenerOn("127.0.0.1", "http"), none, error);
   ASSERT_TRUE(listener.fd) << error;
   listener.protocol = makeProtocol(listenerOn("127.0.0.1", "echo"));
   ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
@@ -90,7 +99,7 @@ TEST(ListenSocket, DeferralFollowsAChangeOfProtocol) {
 TEST(ListenSocket, TakesAnInheritedSocketAndMakesItNonBlocking) {
   InheritedSockets none;
   std::string error;
-  const ListenSocket first = openListenSocket(listenerOn("127.0.0.1"), none, error);
+  const ListenSocket first = open(listenerOn("127.0.0.1"), none, error);
   ASSERT_TRUE(first.fd) << error;
   // As systemd passes it: blocking, no TCP_NODELAY.
   UniqueFd passed(fcntl(first.fd.get(), F_DUPFD_CLOEXEC, 3));
@@ -102,7 +111,7 @@ TEST(ListenSocket, TakesAnInheritedSocketAndMakesItNonBlocking) {
   inherited.add(std::move(passed), true);
   config::Listener same = listenerOn("127.0.0.1");
   same.port = first.address.port();
-  const ListenSocket taken = openListenSocket(same, inherited, error);
+  const ListenSocket taken = open(same, inherited, error);
   ASSERT_TRUE(taken.fd) << error;
   EXPECT_TRUE(taken.from_socket_unit);
   EXPECT_TRUE(fcntl(taken.fd.get(), F_GETFL) & O_NONBLOCK);

@@ -26,10 +26,11 @@ class EchoProtocol final : public Protocol {
   std::unique_ptr<Session> newSession() const override { return std::make_unique<EchoSession>(); }
 };
 
+std::shared_ptr<const Protocol> makeEchoProtocol(const config::Listener&) { return std::make_shared<EchoProtocol>(); }
+
 }  // namespace
 
-std::shared_ptr<const Protocol> makeEchoProtocol(const config::Listener&) {
-  return std::make_shared<EchoProtocol>();
-}
+// No settings: no `echo:` section.
+const ProtocolPlugin kEchoPlugin{{.name = "echo"}, &makeEchoProtocol};
 
 }  // namespace epolld

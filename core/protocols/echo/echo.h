@@ -1,13 +1,10 @@
 // echo: every byte a client sends comes back to it, in order.
 #pragma once
 
-#include <memory>
-
-#include "config/config.h"
-#include "core/protocols/protocol.h"
+#include "core/protocols/plugin.h"
 
 namespace epolld {
 
-std::shared_ptr<const Protocol> makeEchoProtocol(const config::Listener& listener);
+extern const ProtocolPlugin kEchoPlugin;
 
 }  // namespace epolld

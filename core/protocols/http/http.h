@@ -2,13 +2,10 @@
 // request with the configured body, or with files under `root`.
 #pragma once
 
-#include <memory>
-
-#include "config/config.h"
-#include "core/protocols/protocol.h"
+#include "core/protocols/plugin.h"
 
 namespace epolld {
 
-std::shared_ptr<const Protocol> makeHttpProtocol(const config::Listener& listener);
+extern const ProtocolPlugin kHttpPlugin;
 
 }  // namespace epolld

@@ -8,6 +8,7 @@
 #include "core/log/escape.h"
 #include "core/log/rate_limiter.h"
 #include "core/protocols/http/http.h"
+#include "core/protocols/http/http_options.h"
 #include "core/protocols/http/request_parser.h"
 #include "core/protocols/http/response.h"
 #include "core/protocols/http/static_files.h"
@@ -34,7 +35,7 @@ Method classify(std::string_view method) {
 class HttpProtocol final : public Protocol {
  public:
   // Throws std::runtime_error when `root` is set but cannot be opened.
-  explicit HttpProtocol(const config::HttpOptions& options)
+  explicit HttpProtocol(const http::HttpOptions& options)
       : options_(options), limits_(http::ParserLimits::from(options)), error_log_(10, std::chrono::seconds(10)) {
     if (options_.root) files_.emplace(*options_.root);
     if (options_.body.size() > kLargestCopiedBody) shared_body_ = std::make_shared<const std::string>(options_.body);
@@ -49,7 +50,7 @@ class HttpProtocol final : public Protocol {
     return limits_.max_request_line + limits_.max_header_bytes + kHeadSlack;
   }
 
-  const config::HttpOptions& options() const { return options_; }
+  const http::HttpOptions& options() const { return options_; }
   const http::ParserLimits& limits() const { return limits_; }
   log::RateLimiter& errorLog() const { return error_log_; }
   // The files under `root`, or nullptr when the configured body is served.
@@ -64,7 +65,7 @@ class HttpProtocol final : public Protocol {
   static constexpr std::size_t kLargestCopiedBody = 16 * 1024;
   static constexpr std::size_t kHeadSlack = 64;  // CRLFs and the byte over the limit
 
-  const config::HttpOptions options_;
+  const http::HttpOptions options_;
   const http::ParserLimits limits_;
   std::optional<http::StaticFiles> files_;
   std::shared_ptr<const std::string> shared_body_;
@@ -161,7 +162,7 @@ void HttpSession::onHead(Exchange& exchange) {
 }
 
 void HttpSession::respond(Exchange& exchange) {
-  const config::HttpOptions& options = protocol_.options();
+  const http::HttpOptions& options = protocol_.options();
   if (answer_.method == Method::kNotImplemented) {
     sendSimple(exchange, 501, answer_.keep_alive);
     return;
@@ -236,10 +237,12 @@ void HttpSession::sendSimple(Exchange& exchange, int status, bool keep_alive, st
   if (!keep_alive) exchange.closeAfterSending();
 }
 
+std::shared_ptr<const Protocol> makeHttpProtocol(const config::Listener& listener) {
+  return std::make_shared<HttpProtocol>(config::optionsOf<http::HttpOptions>(listener));
+}
+
 }  // namespace
 
-std::shared_ptr<const Protocol> makeHttpProtocol(const config::Listener& listener) {
-  return std::make_shared<HttpProtocol>(listener.http);
-}
+const ProtocolPlugin kHttpPlugin{{.name = "http", .read = &http::readHttpOptions}, &makeHttpProtocol};
 
 }  // namespace epolld

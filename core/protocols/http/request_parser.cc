@@ -45,7 +45,7 @@ std::optional<Error> checkLineEnd(std::string_view line) {
 
 }  // namespace
 
-ParserLimits ParserLimits::from(const config::HttpOptions& options) {
+ParserLimits ParserLimits::from(const HttpOptions& options) {
   ParserLimits limits;
   limits.max_request_line = options.max_request_line;
   limits.max_header_count = options.max_header_count;

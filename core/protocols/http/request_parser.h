@@ -16,7 +16,7 @@
 #include <optional>
 #include <string_view>
 
-#include "config/config.h"
+#include "core/protocols/http/http_options.h"
 #include "core/protocols/http/request.h"
 
 namespace epolld::http {
@@ -32,7 +32,7 @@ struct ParserLimits {
   // RFC 9112 §2.2: empty lines before a request line are ignored, up to this many.
   std::size_t max_empty_lines = 4;
 
-  static ParserLimits from(const config::HttpOptions& options);
+  static ParserLimits from(const HttpOptions& options);
 };
 
 // Use, from a connection's input handler:
