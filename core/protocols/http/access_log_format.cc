@@ -77,6 +77,15 @@ void appendYear(std::string& out, int year) {
   }
 }
 
+// HH:MM:SS, in both formats.
+void appendTimeOfDay(std::string& out, const LocalTime& t) {
+  appendPadded(out, t.hour, 2);
+  out += ':';
+  appendPadded(out, t.minute, 2);
+  out += ':';
+  appendPadded(out, t.second, 2);
+}
+
 // nginx's $time_local: 06/Dec/2026:17:34:15 +0000
 void appendTimeLocal(std::string& out, const AccessLogEntry& entry) {
   const LocalTime t = toLocalTime(entry);
@@ -86,11 +95,7 @@ void appendTimeLocal(std::string& out, const AccessLogEntry& entry) {
   out += '/';
   appendYear(out, t.year);
   out += ':';
-  appendPadded(out, t.hour, 2);
-  out += ':';
-  appendPadded(out, t.minute, 2);
-  out += ':';
-  appendPadded(out, t.second, 2);
+  appendTimeOfDay(out, t);
   out += ' ';
   appendOffset(out, entry.utc_offset, /*colon=*/false);
 }
@@ -104,11 +109,7 @@ void appendIso8601(std::string& out, const AccessLogEntry& entry) {
   out += '-';
   appendPadded(out, t.day, 2);
   out += 'T';
-  appendPadded(out, t.hour, 2);
-  out += ':';
-  appendPadded(out, t.minute, 2);
-  out += ':';
-  appendPadded(out, t.second, 2);
+  appendTimeOfDay(out, t);
   out += '.';
   appendPadded(out, t.millisecond, 3);
   appendOffset(out, entry.utc_offset, /*colon=*/true);
