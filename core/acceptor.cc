@@ -180,8 +180,16 @@ void Acceptor::acceptFrom(ListenSocket& listener) {
           return;
       }
     }
-    if (!admit(client, peer)) continue;
-    batches_[next_worker_].push_back(NewConnection{std::move(client), peer, listener.protocol, listener.id});
+    // Counted before the hand-off, so that the worker's count of its close
+    // comes after it (metrics::ListenerSnapshot::open()).
+    metrics::ListenerCounters& counters = listener.stats->acceptor(0);
+    if (!admit(client, peer)) {
+      counters.refused.increment();
+      continue;
+    }
+    counters.accepted.increment();
+    batches_[next_worker_].push_back(
+        NewConnection{std::move(client), peer, listener.protocol, listener.id, listener.stats});
     next_worker_ = (next_worker_ + 1) % workers_.size();
     if (++accepted % kHandOffEvery == 0) handOff();
   }

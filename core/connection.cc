@@ -25,14 +25,51 @@ constexpr std::size_t kSliceBytes = 1024 * 1024;
 }  // namespace
 
 Connection::Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol,
-                       std::uint32_t listener_id)
+                       std::uint32_t listener_id, std::shared_ptr<metrics::ListenerStats> stats, unsigned worker)
     : fd_(std::move(fd)),
       peer_(peer),
       protocol_(std::move(protocol)),
       session_(protocol_->newSession()),
-      listener_id_(listener_id) {}
+      listener_id_(listener_id),
+      stats_(std::move(stats)),
+      counters_(stats_->worker(worker)) {}
 
 bool Connection::handle(std::uint32_t events, IoContext& io) {
+  const bool open = handleEvents(events, io);
+  settleAnswers(io, !open);
+  return open;
+}
+
+void Connection::onClosed() {
+  if (!unsent_answers_.empty()) countAnswers(unsent_answers_, std::chrono::steady_clock::now());
+  unsent_answers_.clear();
+  counters_.closed.increment();
+}
+
+// An answer counts once its response has been handed to the kernel whole:
+// now if nothing is pending, else once the output drains (or the connection
+// closes, sent or not). Most answers go out at once, without being copied.
+void Connection::settleAnswers(IoContext& io, bool closing) {
+  if (io.answers.empty() && unsent_answers_.empty()) return;
+  if (hasPendingOutput() && !closing) {
+    unsent_answers_.insert(unsent_answers_.end(), io.answers.begin(), io.answers.end());
+  } else {
+    const auto now = std::chrono::steady_clock::now();
+    countAnswers(unsent_answers_, now);  // the older ones first
+    countAnswers(io.answers, now);
+    unsent_answers_.clear();
+  }
+  io.answers.clear();
+}
+
+void Connection::countAnswers(std::span<const Answer> answers, std::chrono::steady_clock::time_point now) {
+  for (const Answer& answer : answers) {
+    const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(now - answer.started);
+    counters_.countRequest(answer.status, static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0)));
+  }
+}
+
+bool Connection::handleEvents(std::uint32_t events, IoContext& io) {
   made_progress_ = false;
   // EPOLLERR and EPOLLHUP count as readable and writable: the call that
   // follows reports the error where it is handled anyway.
@@ -67,6 +104,7 @@ void Connection::startLingering(IoContext& io) {
   if (drained_) return;
   const ssize_t waiting = recv(fd_.get(), io.input_scratch.data(), io.input_scratch.size(), MSG_DONTWAIT);
   if (waiting == 0) return;  // EOF: nothing more can come
+  if (waiting > 0) counters_.bytes_received.add(static_cast<std::uint64_t>(waiting));
   if (waiting < 0) {
     // Nothing waiting yet, but a client cut off mid-request (a rejected
     // body) is most likely still sending: closing now would answer its next
@@ -133,6 +171,7 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
       break;
     }
     const auto count = static_cast<std::size_t>(received);
+    counters_.bytes_received.add(count);
     drained_ = count < wanted;
     received_any_ = true;
     budget -= count;
@@ -188,7 +227,7 @@ std::size_t Connection::offerOnce(std::string_view input, IoContext& io, bool& h
     session_ = protocol_->newSession();
   }
   const bool direct = !hasPendingOutput();
-  Exchange exchange(fd(), direct ? io.output_scratch : output_, body_, io.buffer_limit);
+  Exchange exchange(fd(), direct ? io.output_scratch : output_, body_, io.buffer_limit, io.answers);
   const std::size_t consumed = session_->onInput(input, exchange);
   held_back = exchange.outputFull() || exchange.bodyQueued();
   closing_ = closing_ || exchange.closing();
@@ -196,7 +235,6 @@ std::size_t Connection::offerOnce(std::string_view input, IoContext& io, bool& h
     drained_ = false;
     peer_may_be_sending_ = true;
   }
-  io.requests_served += exchange.requestsServed();
   if (direct) {
     std::size_t sent = 0;
     const std::string_view reply = io.output_scratch.view();
@@ -250,6 +288,7 @@ bool Connection::sendFileSlice(FileBody& file) {
     const std::size_t chunk = static_cast<std::size_t>(std::min(file.remaining, budget));
     const ssize_t n = sendfile(fd_.get(), file.file.get(), &file.offset, chunk);
     if (n > 0) {
+      counters_.bytes_sent.add(static_cast<std::uint64_t>(n));
       file.remaining -= static_cast<std::uint64_t>(n);
       budget -= static_cast<std::uint64_t>(n);
       made_progress_ = true;
@@ -275,6 +314,7 @@ bool Connection::sendNow(std::string_view bytes, std::size_t& sent) {
     // MSG_NOSIGNAL: a vanished peer gives EPIPE here instead of SIGPIPE.
     const ssize_t n = send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n >= 0) {
+      counters_.bytes_sent.add(static_cast<std::uint64_t>(n));
       sent += static_cast<std::size_t>(n);
       made_progress_ = made_progress_ || n > 0;
       continue;

@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "core/buffer.h"
+#include "core/metrics/listener_stats.h"
 #include "core/protocols/protocol.h"
 #include "core/socket_address.h"
 #include "core/timer_wheel.h"
@@ -30,15 +32,16 @@ struct IoContext {
   Buffer& output_scratch;
   std::size_t buffer_limit;  // per-connection cap on buffered input and on pending output
   std::size_t read_budget;   // bytes read per event before yielding to other connections
-  std::uint64_t requests_served = 0;  // out: requests the sessions answered
+  std::vector<Answer>& answers;  // what the session answered during this event; empty between events
 };
 
 // A connection is its own idle-timer entry, so the worker's wheel finds it
 // without a lookup.
 class Connection : public TimerWheel::Entry {
  public:
+  // Counts into `stats`' block for `worker`, the worker that owns it.
   Connection(UniqueFd fd, const SocketAddress& peer, std::shared_ptr<const Protocol> protocol,
-             std::uint32_t listener_id);
+             std::uint32_t listener_id, std::shared_ptr<metrics::ListenerStats> stats, unsigned worker);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -53,6 +56,8 @@ class Connection : public TimerWheel::Entry {
 
   // Handles the ready `events`. Returns false when it must be closed now.
   bool handle(std::uint32_t events, IoContext& io);
+  // The worker has closed it: what it answered is counted, sent or not.
+  void onClosed();
 
   // Graceful shutdown: no new requests. Returns false when it can close now.
   bool beginShutdown();
@@ -78,6 +83,9 @@ class Connection : public TimerWheel::Entry {
   bool closed = false;                 // events for it later in the same batch are stale
 
  private:
+  bool handleEvents(std::uint32_t events, IoContext& io);
+  void settleAnswers(IoContext& io, bool closing);
+  void countAnswers(std::span<const Answer> answers, std::chrono::steady_clock::time_point now);
   bool wantsInput(const IoContext& io) const;
   bool finished() const;
   bool readInput(std::uint32_t events, IoContext& io);
@@ -99,6 +107,10 @@ class Connection : public TimerWheel::Entry {
   std::shared_ptr<const Protocol> next_protocol_;  // from a reload, until the session is idle
   std::unique_ptr<Session> session_;
   std::uint32_t listener_id_;
+  std::shared_ptr<metrics::ListenerStats> stats_;  // keeps counters_ alive
+  metrics::ListenerCounters& counters_;
+  // Answers whose responses are still in output_ or body_: counted once sent.
+  std::vector<Answer> unsent_answers_;
   Buffer input_;   // bytes the session has not consumed yet
   Buffer output_;  // bytes the socket has not taken yet
   std::optional<QueuedBody> body_;  // goes out after output_

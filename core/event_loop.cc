@@ -27,8 +27,8 @@ timespec toTimespec(std::chrono::nanoseconds span) {
 
 }  // namespace
 
-EventLoop::EventLoop(config::Trigger trigger, int wake_fd)
-    : trigger_(trigger), wake_fd_(wake_fd), timer_fd_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
+EventLoop::EventLoop(config::Trigger trigger, int wake_fd, metrics::WorkerCounters* counters)
+    : trigger_(trigger), wake_fd_(wake_fd), counters_(counters), timer_fd_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
   if (!timer_fd_) throw std::system_error(errno, std::generic_category(), "timerfd_create");
   if (!poller_.add(wake_fd_, EPOLLIN | mode(), kWakeTag) || !poller_.add(timer_fd_.get(), EPOLLIN | mode(), kTimerTag)) {
     throw std::system_error(errno, std::generic_category(), "epoll_ctl");
@@ -86,7 +86,13 @@ void EventLoop::run(Handler& handler) {
   thread_id_ = std::this_thread::get_id();
   epoll_event events[kMaxEvents];
   while (!handler.finished()) {
-    for (const epoll_event& event : poller_.wait(events, -1)) {
+    const std::span<epoll_event> ready = poller_.wait(events, -1);
+    if (counters_) {
+      counters_->wakeups.increment();
+      counters_->events.add(ready.size());
+      counters_->last_loop.set(std::chrono::steady_clock::now());
+    }
+    for (const epoll_event& event : ready) {
       switch (event.data.u64) {
         case kWakeTag:
           handler.onWakeUp();

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "core/metrics/listener_stats.h"
 #include "core/poller.h"
 #include "core/unique_fd.h"
 
@@ -45,8 +46,10 @@ class EventLoop {
     ~Handler() = default;
   };
 
-  // `wake_fd` is the owner's queue eventfd; the loop only watches it.
-  EventLoop(config::Trigger trigger, int wake_fd);
+  // `wake_fd` is the owner's queue eventfd; the loop only watches it. With
+  // `counters`, it counts its wake-ups and events there and stamps each
+  // iteration (a worker's /healthz and watchdog look at that).
+  EventLoop(config::Trigger trigger, int wake_fd, metrics::WorkerCounters* counters = nullptr);
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
   ~EventLoop();
@@ -80,6 +83,7 @@ class EventLoop {
 
   const config::Trigger trigger_;
   const int wake_fd_;
+  metrics::WorkerCounters* const counters_;
   Poller poller_;
   UniqueFd timer_fd_;
   std::thread thread_;

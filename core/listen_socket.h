@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/metrics/listener_stats.h"
 #include "core/protocols/protocol.h"
 #include "core/socket_address.h"
 #include "core/unique_fd.h"
@@ -20,6 +21,7 @@ struct ListenSocket {
   SocketAddress address;  // as bound: an ephemeral port (port: 0) is filled in
   config::Listener config;
   std::shared_ptr<const Protocol> protocol;
+  std::shared_ptr<metrics::ListenerStats> stats;  // kept by name across reloads (Stats)
   // Names the listener across reloads; its connections carry it, so a reload
   // can hand them the listener's new protocol options.
   std::uint32_t id = 0;

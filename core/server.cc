@@ -22,6 +22,10 @@ unsigned defaultWorkerCount() {
   return online > 0 ? online : 1;
 }
 
+unsigned workerCountFor(const config::Config& config) {
+  return config.workers > 0 ? config.workers : defaultWorkerCount();
+}
+
 namespace {
 
 WorkerSettings settingsOf(const config::Config& config) {
@@ -35,9 +39,9 @@ SocketAddress configuredAddress(const config::Listener& listener) {
 
 }  // namespace
 
-Server::Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols,
+Server::Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols, Stats& stats,
                ListenerEvents events)
-    : config_(config), make_protocol_(std::move(protocols)), events_(std::move(events)) {
+    : config_(config), make_protocol_(std::move(protocols)), stats_(stats), events_(std::move(events)) {
   std::vector<ListenSocket> listeners;
   for (const config::Listener& listener : config_.listeners) {
     std::string error;
@@ -45,10 +49,10 @@ Server::Server(const config::Config& config, InheritedSockets& inherited, Protoc
     if (!listeners.back().fd) throw StartError(error);  // what was opened so far closes with `listeners`
   }
   listeners_ = announce(listeners);
-  const unsigned count = config_.workers > 0 ? config_.workers : defaultWorkerCount();
+  publishListeners();
   std::vector<Worker*> workers;
-  for (unsigned id = 0; id < count; ++id) {
-    workers_.push_back(std::make_unique<Worker>(id, settingsOf(config_), open_connections_));
+  for (unsigned id = 0; id < stats_.workerCount(); ++id) {
+    workers_.push_back(std::make_unique<Worker>(id, settingsOf(config_), open_connections_, stats_.worker(id)));
     workers.push_back(workers_.back().get());
   }
   acceptor_ = std::make_unique<Acceptor>(std::move(listeners), std::move(workers), config_.max_connections,
@@ -67,7 +71,10 @@ ListenSocket Server::open(const config::Listener& listener, InheritedSockets& in
     return {};
   }
   ListenSocket socket = openListenSocket(listener, std::move(protocol), inherited, error);
-  if (socket.fd) socket.id = ++last_listener_id_;
+  if (socket.fd) {
+    socket.id = ++last_listener_id_;
+    socket.stats = stats_.statsFor(socket.address.toString());
+  }
   return socket;
 }
 
@@ -150,6 +157,16 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
   for (unsigned id = 0; id < workers_.size(); ++id) post(id, UpdateSettings{settingsOf(applied)});
   config_ = std::move(applied);
   if (!after_removal.empty()) openAfterRemoval(after_removal, inherited);
+  publishListeners();
+}
+
+// Tells the readers of Stats which listeners there are now.
+void Server::publishListeners() {
+  std::vector<Stats::Listener> listeners;
+  for (const ListenerRecord& record : listeners_) {
+    listeners.push_back({record.bound.toString(), record.protocol, record.stats});
+  }
+  stats_.setListeners(std::move(listeners));
 }
 
 // Pairs each listener of `next` with an open one of the same configured
@@ -229,21 +246,9 @@ std::vector<Server::ListenerRecord> Server::announce(const std::vector<ListenSoc
     spdlog::info("listening on {}", listener.name());
     if (events_.opened) events_.opened(listener);
     records.push_back({configuredAddress(listener.config), listener.address, listener.name(), listener.config.protocol,
-                       listener.id});
+                       listener.id, listener.stats});
   }
   return records;
-}
-
-std::uint64_t Server::requestsServed() const {
-  std::uint64_t total = 0;
-  for (const auto& worker : workers_) total += worker->requestsServed();
-  return total;
-}
-
-std::vector<std::uint64_t> Server::heartbeats() const {
-  std::vector<std::uint64_t> beats;
-  for (const auto& worker : workers_) beats.push_back(worker->heartbeat());
-  return beats;
 }
 
 void Server::stallWorker() { post(0, Stall{}); }

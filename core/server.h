@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/acceptor.h"
 #include "core/listen_socket.h"
+#include "core/stats.h"
 #include "core/worker.h"
 
 namespace epolld {
@@ -41,7 +42,8 @@ class Server {
   // Binds every listener, taking inherited sockets first, to serve the
   // protocol `protocols` makes for it; on failure throws StartError naming
   // the listener.
-  Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols,
+  // Counts into `stats`, which must outlive it and have as many workers.
+  Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols, Stats& stats,
          ListenerEvents events = {});
   ~Server();
 
@@ -64,9 +66,6 @@ class Server {
   unsigned workerCount() const { return static_cast<unsigned>(workers_.size()); }
   std::size_t listenerCount() const { return listeners_.size(); }
   std::size_t openConnections() const { return open_connections_.load(std::memory_order_relaxed); }
-  std::uint64_t requestsServed() const;
-  // Each worker's heartbeat: one that stops moving is stuck.
-  std::vector<std::uint64_t> heartbeats() const;
 
   // Test hook: worker 0 stops for good (see Stall).
   void stallWorker();
@@ -79,6 +78,7 @@ class Server {
     std::string name;
     std::string protocol;
     std::uint32_t id;
+    std::shared_ptr<metrics::ListenerStats> stats;
   };
 
   ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
@@ -90,9 +90,11 @@ class Server {
   // Logs and reports newly opened listeners, and returns their records.
   std::vector<ListenerRecord> announce(const std::vector<ListenSocket>& opened);
   void post(unsigned worker, WorkerMessage message);
+  void publishListeners();
 
   config::Config config_;
   ProtocolFactory make_protocol_;
+  Stats& stats_;
   ListenerEvents events_;
   std::atomic<std::size_t> open_connections_{0};
   std::vector<ListenerRecord> listeners_;
@@ -104,5 +106,7 @@ class Server {
 
 // The number of workers `workers: 0` means: the CPUs this process may run on.
 unsigned defaultWorkerCount();
+// The workers `config` asks for.
+unsigned workerCountFor(const config::Config& config);
 
 }  // namespace epolld

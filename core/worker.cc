@@ -16,7 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::chrono::milliseconds kTick{100};  // timer resolution and heartbeat period
+constexpr std::chrono::milliseconds kTick{100};  // timer resolution; the loop turns at least this often
 constexpr std::size_t kWheelSlots = 1024;        // one turn = 102.4 s
 constexpr std::size_t kInputScratchBytes = 64 * 1024;
 // The output scratch grows to what one event produced (up to about
@@ -33,11 +33,12 @@ TimerWheel::Tick tickOf(Clock::time_point time) {
 
 }  // namespace
 
-Worker::Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::size_t>& open_connections)
+Worker::Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::size_t>& open_connections,
+               metrics::WorkerCounters& counters)
     : id_(id),
       settings_(settings),
       open_connections_(open_connections),
-      loop_(settings.trigger, queue_.eventFd()),
+      loop_(settings.trigger, queue_.eventFd(), &counters),
       wheel_(kWheelSlots, tickOf(Clock::now())),
       input_scratch_(std::make_unique_for_overwrite<char[]>(kInputScratchBytes)) {
   if (!loop_.setTimer(kTick, kTick)) throw std::system_error(errno, std::generic_category(), "timerfd_settime");
@@ -80,7 +81,7 @@ void Worker::onWakeUp() {
 void Worker::adopt(NewConnection& message) {
   loop_.assertOwnThread();
   auto owned = std::make_unique<Connection>(std::move(message.fd), message.peer, std::move(message.protocol),
-                                            message.listener_id);
+                                            message.listener_id, std::move(message.stats), id_);
   Connection& connection = *owned;
   connection.slot = connections_.size();
   connections_.push_back(std::move(owned));
@@ -157,7 +158,6 @@ std::vector<Connection*> Worker::openConnections() const {
 }
 
 void Worker::onTimer() {
-  heartbeat_.fetch_add(1, std::memory_order_relaxed);
   const Clock::time_point now = Clock::now();
   wheel_.advance(tickOf(now), [this](TimerWheel::Entry& entry) {
     auto& connection = static_cast<Connection&>(entry);
@@ -173,7 +173,8 @@ void Worker::onTimer() {
 }
 
 IoContext Worker::ioContext() {
-  return IoContext{{input_scratch_.get(), kInputScratchBytes}, output_scratch_, settings_.buffer_limit, kReadBudget};
+  return IoContext{{input_scratch_.get(), kInputScratchBytes}, output_scratch_, settings_.buffer_limit, kReadBudget,
+                   answers_scratch_};
 }
 
 // Lets the connection handle `events`; closes it and returns false when it is done.
@@ -181,7 +182,6 @@ bool Worker::handleOrClose(Connection& connection, std::uint32_t events) {
   IoContext io = ioContext();
   const bool open = connection.handle(events, io);
   if (output_scratch_.capacity() > kOutputScratchKept) output_scratch_.releaseIfEmpty();
-  if (io.requests_served > 0) requests_.fetch_add(io.requests_served, std::memory_order_relaxed);
   if (!open) close(connection);
   return open;
 }
@@ -215,6 +215,7 @@ void Worker::close(Connection& connection) {
     spdlog::error("worker {}: epoll_ctl(DEL) fd {}: {}", id_, connection.fd(), std::strerror(errno));
   }
   connection.closed = true;
+  connection.onClosed();
   wheel_.cancel(connection);
   if (spdlog::should_log(spdlog::level::debug)) {
     spdlog::debug("{}, {} closed", connection.peer().ip(), connection.peer().port());

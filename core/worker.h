@@ -1,7 +1,7 @@
 // A worker thread: one epoll loop that owns every connection handed to it.
 //
 // Thread ownership: after start(), everything in a Worker except its queue and
-// its heartbeat belongs to the worker's own thread. Other threads talk to it
+// its counters belongs to the worker's own thread. Other threads talk to it
 // only through post(); the acceptor hands over a socket fd and never touches it
 // again. Each connection fd is registered EPOLLET|EPOLLONESHOT (or level-
 // triggered, by configuration) and re-armed as the last step of handling it,
@@ -21,6 +21,7 @@
 #include "core/buffer.h"
 #include "core/connection.h"
 #include "core/handoff_queue.h"
+#include "core/metrics/listener_stats.h"
 #include "core/event_loop.h"
 #include "core/protocols/protocol.h"
 #include "core/socket_address.h"
@@ -35,6 +36,7 @@ struct NewConnection {
   SocketAddress peer;
   std::shared_ptr<const Protocol> protocol;
   std::uint32_t listener_id = 0;
+  std::shared_ptr<metrics::ListenerStats> stats;  // the listener's
 };
 
 // Stop: close idle connections now, the rest once they finish or at `deadline`.
@@ -68,8 +70,10 @@ using WorkerMessage = std::variant<NewConnection, BeginShutdown, UpdateSettings,
 class Worker final : private EventLoop::Handler {
  public:
   // `open_connections` counts connections across all workers; the worker
-  // decrements it for every connection it closes.
-  Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::size_t>& open_connections);
+  // decrements it for every connection it closes. `counters` are its own
+  // loop's (events, wake-ups, last iteration).
+  Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::size_t>& open_connections,
+         metrics::WorkerCounters& counters);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker();
@@ -79,13 +83,6 @@ class Worker final : private EventLoop::Handler {
 
   /// Safe to call from any thread. Leaves `batch` empty.
   void post(std::vector<WorkerMessage>& batch) { queue_.push(batch); }
-
-  /// Safe to call from any thread.
-  std::uint64_t requestsServed() const { return requests_.load(std::memory_order_relaxed); }
-
-  /// Safe to call from any thread: advances on every timer tick, so a value
-  /// that stops moving means the loop is stuck.
-  std::uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
 
  private:
   // EventLoop::Handler
@@ -121,11 +118,10 @@ class Worker final : private EventLoop::Handler {
   std::vector<WorkerMessage> messages_;
   std::unique_ptr<char[]> input_scratch_;
   Buffer output_scratch_;
+  std::vector<Answer> answers_scratch_;
   bool shutting_down_ = false;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   std::chrono::steady_clock::time_point grace_end_{};
-  std::atomic<std::uint64_t> heartbeat_{0};
-  std::atomic<std::uint64_t> requests_{0};
 };
 
 }  // namespace epolld

@@ -22,6 +22,8 @@ constexpr int kExitFailure = 1;
 
 constexpr std::chrono::seconds kStatusPeriod{5};
 constexpr std::chrono::seconds kHousekeepingPeriod{1};
+// Worker loops turn every 100 ms at least, later under a burst of events.
+constexpr std::chrono::milliseconds kLoopSlack{250};
 
 // Descriptors besides client connections: listeners, each thread's epoll,
 // eventfd and timerfd, the log file, files being sent.
@@ -52,11 +54,15 @@ Supervisor::Supervisor(ConfigSource source, SignalFd& signals)
 int Supervisor::run(const config::Config& config) {
   systemd_.emplace(inherited_);
   checkDescriptorLimit(config.max_connections);
+  stats_ = std::make_unique<Stats>(workerCountFor(config), 1, config.source);
   try {
     ListenerEvents events;
     events.opened = [this](const ListenSocket& listener) { systemd_->storeListener(listener); };
     events.removed = [this](const SocketAddress& address) { systemd_->forgetListener(address); };
-    server_ = std::make_unique<Server>(config, inherited_, &makeProtocol, std::move(events));
+    const auto protocols = [this](const config::Listener& listener) {
+      return makeProtocol(listener, ProtocolContext{*stats_});
+    };
+    server_ = std::make_unique<Server>(config, inherited_, protocols, *stats_, std::move(events));
   } catch (const StartError& e) {
     spdlog::error("{}", e.what());
     // One line on stderr even when console_level hides errors: a daemon that
@@ -138,8 +144,10 @@ void Supervisor::reload() {
       throw;
     }
     spdlog::info("configuration {} reloaded: {} listeners", next.source, server_->listenerCount());
+    stats_->countReload(true);
   } catch (const std::exception& e) {  // ConfigError, StartError, a log file that cannot be opened
     spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+    stats_->countReload(false);
   }
   systemd_->ready(statusLine(0));
 }
@@ -151,9 +159,11 @@ void Supervisor::housekeeping(Clock::time_point now) {
     dropped_lines_reported_ = dropped;
   }
   if (now >= next_status_) {
-    const std::uint64_t requests = server_->requestsServed();
+    // A reload that removes a listener takes its count away: no negative rate.
+    const std::uint64_t requests = stats_->requestsAnswered();
     const double seconds = std::chrono::duration<double>(now - last_status_).count();
-    const double rate = seconds > 0 ? static_cast<double>(requests - requests_at_last_status_) / seconds : 0;
+    const std::uint64_t answered = requests > requests_at_last_status_ ? requests - requests_at_last_status_ : 0;
+    const double rate = seconds > 0 ? static_cast<double>(answered) / seconds : 0;
     systemd_->status(statusLine(rate));
     requests_at_last_status_ = requests;
     last_status_ = now;
@@ -161,18 +171,15 @@ void Supervisor::housekeeping(Clock::time_point now) {
   }
   if (const auto period = systemd_->watchdogPeriod(); period && now >= next_watchdog_) {
     // Ping only while every worker's loop still turns: a stuck worker must
-    // get the daemon restarted, even though this thread is fine.
-    const std::vector<std::uint64_t> beats = server_->heartbeats();
-    bool all_turning = beats.size() == heartbeats_at_last_ping_.size() || heartbeats_at_last_ping_.empty();
-    for (std::size_t i = 0; all_turning && i < beats.size() && i < heartbeats_at_last_ping_.size(); ++i) {
-      all_turning = beats[i] != heartbeats_at_last_ping_[i];
-    }
-    if (all_turning) {
+    // get the daemon restarted, even though this thread is fine. A loop
+    // turns at least every 100 ms (its tick); one that has not turned since
+    // about the last ping is stuck, before systemd's own deadline passes.
+    const auto allowed = std::max<Clock::duration>(*period, kLoopSlack);
+    if (const std::optional<unsigned> stalled = stats_->stalledWorker(now, allowed); !stalled) {
       systemd_->watchdogPing();
-      heartbeats_at_last_ping_ = beats;
       stuck_reported_ = false;
     } else if (!stuck_reported_) {
-      spdlog::critical("a worker's loop has stopped turning; withholding watchdog pings");
+      spdlog::critical("worker {}'s loop has stopped turning; withholding watchdog pings", *stalled);
       stuck_reported_ = true;
     }
     next_watchdog_ = now + *period;

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/listen_socket.h"
 #include "core/server.h"
+#include "core/stats.h"
 #include "daemon/signals.h"
 #include "daemon/systemd.h"
 
@@ -44,13 +45,13 @@ class Supervisor {
   const bool test_hooks_;
   InheritedSockets inherited_;
   std::optional<Systemd> systemd_;
+  std::unique_ptr<Stats> stats_;  // before server_, which counts into it
   std::unique_ptr<Server> server_;
   // Housekeeping state.
   Clock::time_point next_status_{};
   Clock::time_point next_watchdog_{};
   Clock::time_point last_status_{};
   std::uint64_t requests_at_last_status_ = 0;
-  std::vector<std::uint64_t> heartbeats_at_last_ping_;
   bool stuck_reported_ = false;
   std::uint64_t dropped_lines_reported_ = 0;
 };

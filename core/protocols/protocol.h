@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "core/buffer.h"
 #include "core/unique_fd.h"
@@ -38,11 +39,19 @@ struct SharedBytes {
 // A body that goes out after the bytes written before it.
 using QueuedBody = std::variant<FileBody, SharedBytes>;
 
+// One request answered. The connection counts it (status, duration) once the
+// response's last byte has been handed to the kernel.
+struct Answer {
+  int status = 0;
+  std::chrono::steady_clock::time_point started;  // when its first byte was read
+};
+
 // What a session sees of its connection while it handles input.
 class Exchange {
  public:
-  Exchange(int fd, Buffer& output, std::optional<QueuedBody>& body, std::size_t output_limit)
-      : fd_(fd), output_(output), body_(body), output_limit_(output_limit) {}
+  Exchange(int fd, Buffer& output, std::optional<QueuedBody>& body, std::size_t output_limit,
+           std::vector<Answer>& answers)
+      : fd_(fd), output_(output), body_(body), output_limit_(output_limit), answers_(answers) {}
 
   int fd() const { return fd_; }  // names the connection in log lines
   void send(std::string_view bytes) { output_.append(bytes); }
@@ -67,18 +76,24 @@ class Exchange {
   }
   bool clientMayBeSending() const { return client_may_be_sending_; }
   bool closing() const { return close_after_sending_; }
-  // For the daemon's requests/s figure: what counts as one is the protocol's call.
-  void countRequest() { ++requests_served_; }
-  std::uint64_t requestsServed() const { return requests_served_; }
+  // A request has been answered with `status` (its head is in the output).
+  void answered(int status, std::chrono::steady_clock::time_point started) { answers_.push_back({status, started}); }
+  // The time now, read once per exchange: a session that stamps several
+  // requests of one read pays for one clock read.
+  std::chrono::steady_clock::time_point now() {
+    if (!now_) now_ = std::chrono::steady_clock::now();
+    return *now_;
+  }
 
  private:
   int fd_;
   Buffer& output_;
   std::optional<QueuedBody>& body_;
   std::size_t output_limit_;
+  std::vector<Answer>& answers_;
+  std::optional<std::chrono::steady_clock::time_point> now_;
   bool close_after_sending_ = false;
   bool client_may_be_sending_ = false;
-  std::uint64_t requests_served_ = 0;
 };
 
 class Session {

@@ -28,11 +28,11 @@ config::ProtocolSchemas protocolSchemas() {
   return schemas;
 }
 
-std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener) {
+std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener, const ProtocolContext& context) {
   const auto found = std::ranges::find(kPlugins, listener.protocol,
                                        [](const ProtocolPlugin* plugin) { return plugin->schema.name; });
   if (found == kPlugins.end()) throw std::runtime_error("unknown protocol " + listener.protocol);
-  return (*found)->make(listener);
+  return (*found)->make(listener, context);
 }
 
 }  // namespace epolld

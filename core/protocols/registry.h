@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "config/protocol_schema.h"
+#include "core/protocols/plugin.h"
 #include "core/protocols/protocol.h"
 
 namespace epolld {
@@ -17,6 +18,6 @@ config::ProtocolSchemas protocolSchemas();
 
 // The protocol object for a listener the loader accepted. Throws
 // std::runtime_error when the protocol cannot start.
-std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener);
+std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener, const ProtocolContext& context);
 
 }  // namespace epolld

@@ -93,7 +93,7 @@ class Watchdog(unittest.TestCase):
             for _ in range(3):
                 notify.wait_for("WATCHDOG=1", timeout=2)
             d.send_signal(signal.SIGUSR2)  # worker 0 stops turning for good
-            d.wait_for_log("CRITICAL - a worker's loop has stopped turning")
+            d.wait_for_log("CRITICAL - worker 0's loop has stopped turning")
             # Listen for a fixed window, several ping periods long; STATUS
             # lines may come meanwhile, so the window, not silence, ends it.
             pings_after = 0

@@ -27,9 +27,14 @@ config::Listener listenerOn(const std::string& address, const std::string& proto
   return listener;
 }
 
+std::shared_ptr<const Protocol> protocolFor(const config::Listener& listener) {
+  static const Stats stats(1, 1, "test");
+  return makeProtocol(listener, ProtocolContext{stats});
+}
+
 // As the server opens one: with the protocol the registry makes for it.
 ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
-  return openListenSocket(listener, makeProtocol(listener), inherited, error);
+  return openListenSocket(listener, protocolFor(listener), inherited, error);
 }
 
 int optionOf(int fd, int level, int name) {
@@ -88,10 +93,10 @@ TEST(ListenSocket, DeferralFollowsAChangeOfProtocol) {
   std::string error;
   ListenSocket listener = open(listenerOn("127.0.0.1", "http"), none, error);
   ASSERT_TRUE(listener.fd) << error;
-  listener.protocol = makeProtocol(listenerOn("127.0.0.1", "echo"));
+  listener.protocol = protocolFor(listenerOn("127.0.0.1", "echo"));
   ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
   EXPECT_EQ(optionOf(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
-  listener.protocol = makeProtocol(listenerOn("127.0.0.1", "http"));
+  listener.protocol = protocolFor(listenerOn("127.0.0.1", "http"));
   ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
   EXPECT_GT(optionOf(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
 }

@@ -14,7 +14,6 @@ class EchoSession final : public Session {
   std::size_t onInput(std::string_view input, Exchange& exchange) override {
     spdlog::debug("{} receive {}", exchange.fd(), log::Escaped{input});
     exchange.send(input);
-    exchange.countRequest();  // each message received counts as one
     return input.size();
   }
 
@@ -26,7 +25,7 @@ class EchoProtocol final : public Protocol {
   std::unique_ptr<Session> newSession() const override { return std::make_unique<EchoSession>(); }
 };
 
-std::shared_ptr<const Protocol> makeEchoProtocol(const config::Listener&) { return std::make_shared<EchoProtocol>(); }
+std::shared_ptr<const Protocol> makeEchoProtocol(const config::Listener&, const ProtocolContext&) { return std::make_shared<EchoProtocol>(); }
 
 }  // namespace
 

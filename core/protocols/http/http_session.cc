@@ -79,7 +79,8 @@ class HttpSession final : public Session {
   explicit HttpSession(const HttpProtocol& protocol)
       : protocol_(protocol),
         parser_(protocol.limits()),
-        head_deadline_(Clock::now() + protocol.options().header_timeout) {}
+        request_started_(Clock::now()),
+        head_deadline_(request_started_ + protocol.options().header_timeout) {}
 
   std::size_t onInput(std::string_view input, Exchange& exchange) override;
   bool idle() const override { return parser_.idle(); }
@@ -101,10 +102,12 @@ class HttpSession final : public Session {
   void sendFileResponse(Exchange& exchange, http::FileResponse& response);
   void sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields = {});
   http::ResponseHead headFor(int status, bool keep_alive) const;
+  void sendHead(Exchange& exchange, const http::ResponseHead& head);
 
   const HttpProtocol& protocol_;  // the connection holds it alive
   RequestParser parser_;
   Answer answer_;
+  Clock::time_point request_started_;  // the first byte of the request being read
   std::optional<Clock::time_point> head_deadline_;
 };
 
@@ -116,8 +119,9 @@ std::size_t HttpSession::onInput(std::string_view input, Exchange& exchange) {
   // must drain first: stop consuming, and the connection offers the rest
   // again once it has.
   while (!exchange.closing() && !exchange.bodyQueued() && !exchange.outputFull()) {
-    if (parser_.idle() && used < input.size() && !head_deadline_) {
-      head_deadline_ = Clock::now() + protocol_.options().header_timeout;
+    if (parser_.idle() && used < input.size()) {
+      request_started_ = exchange.now();
+      if (!head_deadline_) head_deadline_ = request_started_ + protocol_.options().header_timeout;
     }
     const RequestParser::Result result = parser_.feed(input.substr(used));
     used += result.consumed;
@@ -132,7 +136,6 @@ std::size_t HttpSession::onInput(std::string_view input, Exchange& exchange) {
         break;  // read and discarded: the body only has to be framed
       case RequestParser::Event::kComplete:
         respond(exchange);
-        exchange.countRequest();
         break;
       case RequestParser::Event::kError:
         reject(exchange);
@@ -179,7 +182,7 @@ void HttpSession::respond(Exchange& exchange) {
   http::ResponseHead head = headFor(200, answer_.keep_alive);
   head.content_type = options.content_type;
   head.content_length = options.body.size();
-  http::writeHead(exchange.output(), head);
+  sendHead(exchange, head);
   if (answer_.method != Method::kHead) {
     if (protocol_.sharedBody()) {
       exchange.sendShared(protocol_.sharedBody());
@@ -199,7 +202,7 @@ void HttpSession::sendFileResponse(Exchange& exchange, http::FileResponse& respo
   head.content_type = response.content_type;
   head.content_length = response.content_length;
   head.extra_fields = response.fields;
-  http::writeHead(exchange.output(), head);
+  sendHead(exchange, head);
   if (response.body) exchange.sendFile(std::move(*response.body));
   if (!answer_.keep_alive) exchange.closeAfterSending();
 }
@@ -225,6 +228,13 @@ http::ResponseHead HttpSession::headFor(int status, bool keep_alive) const {
   return head;
 }
 
+// Every final response's head goes out here, so each answered request is
+// counted once, whatever answered it.
+void HttpSession::sendHead(Exchange& exchange, const http::ResponseHead& head) {
+  http::writeHead(exchange.output(), head);
+  exchange.answered(head.status, request_started_);
+}
+
 // A response whose body is its own status line, for errors.
 void HttpSession::sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields) {
   const std::string body = std::to_string(status) + " " + std::string(http::reasonPhrase(status)) + "\n";
@@ -232,12 +242,12 @@ void HttpSession::sendSimple(Exchange& exchange, int status, bool keep_alive, st
   head.content_type = "text/plain";
   head.content_length = body.size();
   head.extra_fields = extra_fields;
-  http::writeHead(exchange.output(), head);
+  sendHead(exchange, head);
   if (answer_.method != Method::kHead) exchange.send(body);  // RFC 9110 §9.3.2: same head, no content
   if (!keep_alive) exchange.closeAfterSending();
 }
 
-std::shared_ptr<const Protocol> makeHttpProtocol(const config::Listener& listener) {
+std::shared_ptr<const Protocol> makeHttpProtocol(const config::Listener& listener, const ProtocolContext&) {
   return std::make_shared<HttpProtocol>(config::optionsOf<http::HttpOptions>(listener));
 }
 
