@@ -18,6 +18,8 @@ std::optional<CommandLine> parseCommandLine(const std::vector<std::string>& args
       line.config_given = true;
     } else if (arg == "-t" || arg == "--check-config" || arg == "--test-config") {
       line.check_config = true;
+    } else if (arg == "-T" || arg == "--dump-config") {
+      line.dump_config = true;
     } else if (arg == "-V" || arg == "--version") {
       line.version = true;
     } else if (arg == "-h" || arg == "--help") {
@@ -35,11 +37,14 @@ std::optional<CommandLine> parseCommandLine(const std::vector<std::string>& args
 }
 
 std::string usage() {
-  return "usage: epolld [-c FILE | --config FILE] [-t | --check-config] [-V | --version] [-h | --help]\n"
+  return "usage: epolld [-c FILE | --config FILE] [-t | --check-config] [-T | --dump-config]\n"
+         "              [-V | --version] [-h | --help]\n"
          "\n"
          "  -c, --config FILE    the YAML configuration (default /etc/epolld.yaml; without it,\n"
          "                       built-in defaults are used when that file does not exist)\n"
          "  -t, --check-config   parse and validate the configuration, bind nothing, and exit\n"
+         "  -T, --dump-config    validate as -t does, then print the effective configuration\n"
+         "                       (every key, defaults filled in) as YAML and exit; wins over -t\n"
          "  -V, --version        print the version and exit\n"
          "  -h, --help           print this help and exit\n"
          "\n"

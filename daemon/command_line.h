@@ -1,4 +1,5 @@
-// epolld [-c FILE | --config FILE] [-t | --check-config] [-V | --version] [-h | --help]
+// epolld [-c FILE | --config FILE] [-t | --check-config] [-T | --dump-config]
+//        [-V | --version] [-h | --help]
 #pragma once
 
 #include <optional>
@@ -13,6 +14,8 @@ struct CommandLine {
   std::string config_path = kDefaultConfigPath;
   bool config_given = false;  // a named file must exist; the default may not
   bool check_config = false;
+  // Validates as check_config does, then prints the configuration; wins over -t.
+  bool dump_config = false;
   bool version = false;
   bool help = false;
 };

@@ -3,13 +3,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "config/dump.h"
 #include "config/loader.h"
 #include "core/log/log.h"
 #include "core/protocols/registry.h"
@@ -45,6 +48,17 @@ int serve(const config::Config& config, const ConfigSource& source, bool using_d
   return status;
 }
 
+// -T: the configuration as it was validated, alone on stdout, so that it can go straight
+// into a file. A short write (a full disk) is a failure, not a truncated file and exit 0.
+int printConfig(const config::Config& config) {
+  const std::string text = config::dumpConfig(config);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    std::fprintf(stderr, "epolld: cannot write the configuration to standard output: %s\n", std::strerror(errno));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& args) {
   std::string error;
   const auto line = parseCommandLine(args, error);
@@ -69,6 +83,7 @@ int run(const std::vector<std::string>& args) {
     std::fprintf(stderr, "%s\n", e.what());
     return kExitFailure;
   }
+  if (line->dump_config) return printConfig(config);
   if (line->check_config) {
     std::printf("configuration %s is ok\n", config.source.c_str());
     return kExitOk;
