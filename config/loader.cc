@@ -158,7 +158,7 @@ Listener readListener(const Field& item, ProtocolSchemas protocols, std::span<co
                       "allowed only with protocol " + std::string(other.name) + ", this listener's is " + listener.protocol);
     }
   }
-  if (schema.read) listener.options = schema.read(Section{map.find(schema.name), item, host, checks});
+  if (schema.read) listener.options = schema.read(Section{map.find(schema.name), item, address, host, checks});
   claims.claim(item, host, listener.port);
   return listener;
 }

@@ -26,6 +26,7 @@ enum class Checks { kTextOnly, kHost };
 struct Section {
   const Field* field;      // the section (`http:`), or nullptr when the listener has none
   const Field& listener;   // the whole listener item, for errors about it
+  const Field* address;    // its `address:`, or nullptr when the protocol's default applies
   std::string_view host;   // the listener's address, canonical: "127.0.0.1", "[::1]"
   Checks checks;
 };

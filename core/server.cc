@@ -164,7 +164,7 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
 void Server::publishListeners() {
   std::vector<Stats::Listener> listeners;
   for (const ListenerRecord& record : listeners_) {
-    listeners.push_back({record.bound.toString(), record.protocol, record.stats});
+    listeners.push_back({record.bound.toString(), record.protocol, record.answers_requests, record.stats});
   }
   stats_.setListeners(std::move(listeners));
 }
@@ -192,6 +192,7 @@ void Server::matchListeners(const config::Config& next, ReplaceListeners& change
     std::shared_ptr<const Protocol> protocol = makeProtocol(listener, error);
     if (!protocol) throw StartError(error);
     const std::uint32_t new_id = listener.protocol == record.protocol ? record.id : ++last_listener_id_;
+    record.answers_requests = protocol->answersRequests();
     change.kept.push_back({record.id, new_id, listener, std::move(protocol)});
     record.id = new_id;
     record.protocol = listener.protocol;
@@ -246,7 +247,7 @@ std::vector<Server::ListenerRecord> Server::announce(const std::vector<ListenSoc
     spdlog::info("listening on {}", listener.name());
     if (events_.opened) events_.opened(listener);
     records.push_back({configuredAddress(listener.config), listener.address, listener.name(), listener.config.protocol,
-                       listener.id, listener.stats});
+                       listener.id, listener.stats, listener.protocol->answersRequests()});
   }
   return records;
 }

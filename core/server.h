@@ -79,6 +79,7 @@ class Server {
     std::string protocol;
     std::uint32_t id;
     std::shared_ptr<metrics::ListenerStats> stats;
+    bool answers_requests = false;
   };
 
   ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error);

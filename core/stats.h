@@ -30,6 +30,7 @@ class Stats {
   struct Listener {
     std::string name;      // as the `listener` label and log lines give it: "127.0.0.1:8080"
     std::string protocol;  // "http"
+    bool answers_requests = false;  // HTTP: request counts and durations apply
     std::shared_ptr<metrics::ListenerStats> stats;
   };
 

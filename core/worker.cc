@@ -38,6 +38,7 @@ Worker::Worker(unsigned id, const WorkerSettings& settings, std::atomic<std::siz
     : id_(id),
       settings_(settings),
       open_connections_(open_connections),
+      counters_(counters),
       loop_(settings.trigger, queue_.eventFd(), &counters),
       wheel_(kWheelSlots, tickOf(Clock::now())),
       input_scratch_(std::make_unique_for_overwrite<char[]>(kInputScratchBytes)) {
@@ -83,6 +84,7 @@ void Worker::adopt(NewConnection& message) {
   auto owned = std::make_unique<Connection>(std::move(message.fd), message.peer, std::move(message.protocol),
                                             message.listener_id, std::move(message.stats), id_);
   Connection& connection = *owned;
+  counters_.connections_adopted.increment();
   connection.slot = connections_.size();
   connections_.push_back(std::move(owned));
   if (shutting_down_) {
@@ -216,6 +218,7 @@ void Worker::close(Connection& connection) {
   }
   connection.closed = true;
   connection.onClosed();
+  counters_.connections_closed.increment();
   wheel_.cancel(connection);
   if (spdlog::should_log(spdlog::level::debug)) {
     spdlog::debug("{}, {} closed", connection.peer().ip(), connection.peer().port());

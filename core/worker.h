@@ -108,6 +108,7 @@ class Worker final : private EventLoop::Handler {
   const unsigned id_;
   WorkerSettings settings_;
   std::atomic<std::size_t>& open_connections_;
+  metrics::WorkerCounters& counters_;
   HandoffQueue<WorkerMessage> queue_;
   EventLoop loop_;  // after queue_: it watches the queue's eventfd
   TimerWheel wheel_;

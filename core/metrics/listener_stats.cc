@@ -34,7 +34,10 @@ ListenerSnapshot ListenerStats::sum() const {
 }
 
 WorkerSnapshot snapshot(const WorkerCounters& counters) noexcept {
-  return {counters.events.load(), counters.wakeups.load(), counters.last_loop.load()};
+  // Both written by the worker itself: closes first, so never more than adopted.
+  const std::uint64_t closed = counters.connections_closed.loadAcquire();
+  const std::uint64_t adopted = counters.connections_adopted.load();
+  return {counters.events.load(), counters.wakeups.load(), counters.last_loop.load(), adopted - closed};
 }
 
 }  // namespace epolld::metrics

@@ -112,12 +112,15 @@ struct alignas(64) WorkerCounters {
   Counter events;          // readiness events handled
   Counter wakeups;         // epoll_wait returns
   SteadyTimestamp last_loop;  // start of its latest loop iteration
+  Counter connections_adopted;  // handed to it by the acceptor
+  Counter connections_closed;
 };
 
 struct WorkerSnapshot {
   std::uint64_t events = 0;
   std::uint64_t wakeups = 0;
   SteadyTimestamp::Clock::time_point last_loop;
+  std::uint64_t connections_open = 0;
 };
 
 // Safe to call from any thread.

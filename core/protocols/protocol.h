@@ -130,6 +130,9 @@ class Protocol {
   // it, so the protocol's own limit (431, 414) answers first rather than the
   // connection being dropped without a word.
   virtual std::size_t unconsumedInputLimit() const { return 0; }
+  // True when its sessions answer requests (Exchange::answered): its
+  // listener's request counts and durations are worth reporting.
+  virtual bool answersRequests() const { return false; }
 };
 
 }  // namespace epolld

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/protocols/admin/admin.h"
 #include "core/protocols/echo/echo.h"
 #include "core/protocols/http/http.h"
 #include "core/protocols/plugin.h"
@@ -12,9 +13,10 @@
 namespace epolld {
 namespace {
 
-const std::array<const ProtocolPlugin*, 2> kPlugins{
+const std::array<const ProtocolPlugin*, 3> kPlugins{
     &kEchoPlugin,
     &kHttpPlugin,
+    &kAdminPlugin,
 };
 
 }  // namespace

@@ -44,7 +44,7 @@ TEST(ConfigErrors, UnknownKeyReportsLineAndColumn) {
   EXPECT_EQ(errorOf(withListener("log:\n  file: x.log\n  colour: true\n")),
             "test.yaml:3:3: log: unknown key 'colour' (valid keys: name, file, file_level, console_level)");
   EXPECT_EQ(errorOf(std::string(kOneListener) + "    backlog: 5\n"),
-            "test.yaml:5:5: listeners[0]: unknown key 'backlog' (valid keys: address, port, protocol, http)");
+            "test.yaml:5:5: listeners[0]: unknown key 'backlog' (valid keys: address, port, protocol, http, admin)");
   EXPECT_EQ(errorOf(withHttp("bodyy: x")),
             "test.yaml:6:7: listeners[0].http: unknown key 'bodyy' (valid keys: body, content_type, root, "
             "max_request_line, max_header_count, max_header_bytes, max_body_bytes, header_timeout)");
@@ -136,7 +136,7 @@ TEST(ConfigErrors, UnknownNamesListTheChoices) {
   EXPECT_EQ(errorOf(withListener("log:\n  console_level: warn\n")),
             "test.yaml:2:18: log.console_level: expected one of debug|info|warning|error|critical|off, got 'warn'");
   EXPECT_EQ(errorOf("listeners:\n  - {address: 127.0.0.1, port: 0, protocol: htp}\n"),
-            "test.yaml:2:45: listeners[0].protocol: expected one of echo|http, got 'htp'");
+            "test.yaml:2:45: listeners[0].protocol: expected one of echo|http|admin, got 'htp'");
 }
 
 TEST(ConfigErrors, ProtocolMustBeOneTheCallerKnows) {

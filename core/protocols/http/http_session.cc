@@ -35,14 +35,18 @@ Method classify(std::string_view method) {
 class HttpProtocol final : public Protocol {
  public:
   // Throws std::runtime_error when `root` is set but cannot be opened.
-  explicit HttpProtocol(const http::HttpOptions& options)
-      : options_(options), limits_(http::ParserLimits::from(options)), error_log_(10, std::chrono::seconds(10)) {
+  HttpProtocol(const http::HttpOptions& options, http::Responder responder)
+      : options_(options),
+        limits_(http::ParserLimits::from(options)),
+        responder_(std::move(responder)),
+        error_log_(10, std::chrono::seconds(10)) {
     if (options_.root) files_.emplace(*options_.root);
     if (options_.body.size() > kLargestCopiedBody) shared_body_ = std::make_shared<const std::string>(options_.body);
   }
 
   std::unique_ptr<Session> newSession() const override;
   bool clientSpeaksFirst() const override { return true; }
+  bool answersRequests() const override { return true; }
   // A head is consumed only once it is whole: the request line, its CRLF,
   // and a header section one byte over its limit are the most held before
   // the parser answers 414 or 431.
@@ -55,6 +59,8 @@ class HttpProtocol final : public Protocol {
   log::RateLimiter& errorLog() const { return error_log_; }
   // The files under `root`, or nullptr when the configured body is served.
   const http::StaticFiles* files() const { return files_ ? &*files_ : nullptr; }
+  // What answers GET and HEAD instead of body or files; empty when none does.
+  const http::Responder& responder() const { return responder_; }
   // The configured body when it is too large to copy into every response.
   const std::shared_ptr<const std::string>& sharedBody() const { return shared_body_; }
 
@@ -67,6 +73,7 @@ class HttpProtocol final : public Protocol {
 
   const http::HttpOptions options_;
   const http::ParserLimits limits_;
+  const http::Responder responder_;
   std::optional<http::StaticFiles> files_;
   std::shared_ptr<const std::string> shared_body_;
   mutable log::RateLimiter error_log_;  // shared by every worker: it is lock-free
@@ -94,12 +101,14 @@ class HttpSession final : public Session {
     bool keep_alive = true;
     bool http10 = false;
     std::optional<http::FileResponse> file;  // with `root`: the file is opened at the head
+    std::optional<http::Reply> reply;        // with a responder: made at the head
   };
 
   void onHead(Exchange& exchange);
   void respond(Exchange& exchange);
   void reject(Exchange& exchange);
   void sendFileResponse(Exchange& exchange, http::FileResponse& response);
+  void sendReply(Exchange& exchange, const http::Reply& reply);
   void sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields = {});
   http::ResponseHead headFor(int status, bool keep_alive) const;
   void sendHead(Exchange& exchange, const http::ResponseHead& head);
@@ -152,10 +161,12 @@ void HttpSession::onHead(Exchange& exchange) {
                              std::to_string(request.minor_version);
     spdlog::debug("{} receive {}", exchange.fd(), log::escapeForLog(line));
   }
-  answer_ = Answer{classify(request.method), request.keep_alive, request.minor_version == 0, std::nullopt};
-  const http::StaticFiles* files = protocol_.files();
-  if (files && (answer_.method == Method::kGet || answer_.method == Method::kHead)) {
+  answer_ = Answer{classify(request.method), request.keep_alive, request.minor_version == 0, std::nullopt, std::nullopt};
+  const bool reads = answer_.method == Method::kGet || answer_.method == Method::kHead;
+  if (const http::StaticFiles* files = protocol_.files(); files && reads) {
     answer_.file = files->respond(request, answer_.method == Method::kHead);
+  } else if (protocol_.responder() && reads) {
+    answer_.reply = protocol_.responder()(request.path);
   }
   // RFC 9110 §10.1.1: a client waiting for 100 (Continue) gets it before
   // the body is read.
@@ -175,7 +186,12 @@ void HttpSession::respond(Exchange& exchange) {
     answer_.file.reset();
     return;
   }
-  if (protocol_.files()) {
+  if (answer_.reply) {
+    sendReply(exchange, *answer_.reply);
+    answer_.reply.reset();
+    return;
+  }
+  if (protocol_.files() || protocol_.responder()) {
     sendSimple(exchange, 405, answer_.keep_alive, "Allow: GET, HEAD\r\n");  // RFC 9110 §15.5.6
     return;
   }
@@ -204,6 +220,15 @@ void HttpSession::sendFileResponse(Exchange& exchange, http::FileResponse& respo
   head.extra_fields = response.fields;
   sendHead(exchange, head);
   if (response.body) exchange.sendFile(std::move(*response.body));
+  if (!answer_.keep_alive) exchange.closeAfterSending();
+}
+
+void HttpSession::sendReply(Exchange& exchange, const http::Reply& reply) {
+  http::ResponseHead head = headFor(reply.status, answer_.keep_alive);
+  head.content_type = reply.content_type;
+  head.content_length = reply.body.size();
+  sendHead(exchange, head);
+  if (answer_.method != Method::kHead) exchange.send(reply.body);
   if (!answer_.keep_alive) exchange.closeAfterSending();
 }
 
@@ -248,10 +273,14 @@ void HttpSession::sendSimple(Exchange& exchange, int status, bool keep_alive, st
 }
 
 std::shared_ptr<const Protocol> makeHttpProtocol(const config::Listener& listener, const ProtocolContext&) {
-  return std::make_shared<HttpProtocol>(config::optionsOf<http::HttpOptions>(listener));
+  return std::make_shared<HttpProtocol>(config::optionsOf<http::HttpOptions>(listener), nullptr);
 }
 
 }  // namespace
+
+std::shared_ptr<const Protocol> http::makeHttpProtocol(const HttpOptions& options, Responder responder) {
+  return std::make_shared<HttpProtocol>(options, std::move(responder));
+}
 
 const ProtocolPlugin kHttpPlugin{{.name = "http", .read = &http::readHttpOptions}, &makeHttpProtocol};
 
