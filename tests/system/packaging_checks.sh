@@ -30,12 +30,20 @@ else
   echo "skip - man pages: man-db and groff are not installed"
 fi
 
-# Everything but comment-only lines and the log file's line must be the same.
-normalize() { grep -vE '^[[:space:]]*#|^  file: ' "$1"; }
+# Everything but comment-only lines, the log file's line and the packaged
+# admin listener (the last one) must be the same.
+normalize() {
+  grep -vE '^[[:space:]]*#|^  file: ' "$1" | sed '/^  - address: 127\.0\.0\.1$/,/^    protocol: admin$/d'
+}
 if diff <(normalize config/epolld.yaml) <(normalize packaging/epolld.yaml); then
-  ok "packaging/epolld.yaml differs from config/epolld.yaml only in comments and log.file"
+  ok "packaging/epolld.yaml differs from config/epolld.yaml only in comments, log.file and the admin listener"
 else
-  fail "packaging/epolld.yaml differs from config/epolld.yaml only in comments and log.file (diff above)"
+  fail "packaging/epolld.yaml differs from config/epolld.yaml only in comments, log.file and the admin listener (diff above)"
+fi
+if grep -qE '^    protocol: admin$' packaging/epolld.yaml; then
+  ok "packaging/epolld.yaml has an admin listener"
+else
+  fail "packaging/epolld.yaml has an admin listener"
 fi
 if grep -qE '^  file: /var/log/epolld/network-server\.log( |$)' packaging/epolld.yaml; then
   ok "packaging/epolld.yaml logs to /var/log/epolld/network-server.log"

@@ -520,6 +520,10 @@ log "info: the daemon's $(ct grep 'open files' "/proc/$(main_pid)/limits" | tr -
 port=$(ct python3 /opt/payload/client.py echo 2003 hello || true)
 if [[ $port =~ ^[0-9]+$ ]]; then ok "echo on 2003 answers (client port $port)"; else fail "echo on 2003 answers"; fi
 check "HTTP on 8080 answers 'Hello, World!'" http_body_is "Hello, World!"
+admin() { ct curl -sS --max-time 10 "http://127.0.0.1:9180$1"; }
+check "the packaged admin listener answers /healthz: ok" test "$(admin /healthz)" = ok
+check "its /metrics counts that request" \
+  eval 'admin /metrics | grep -qE "^epolld_http_requests_total\{listener=\"0\.0\.0\.0:8080\",code=\"200\"\} [1-9]"'
 # The tutorial's three lines for that connection (the log is asynchronous).
 tutorial_lines() {
   local fd
@@ -552,7 +556,7 @@ check "edited /etc/epolld.yaml: 'systemctl reload epolld' exits 0" ct systemctl 
 check "new HTTP body served after the reload" wait_until 10 http_body_is "$new_body"
 check "new listener: echo on 2004 answers" wait_until 10 echo_ok 2004
 check "same MainPID after the reload" test "$(main_pid)" = "$pid_before"
-check "the log shows the reload" wait_until 5 log_has "reloaded: 3 listeners"
+check "the log shows the reload" wait_until 5 log_has "reloaded: 4 listeners"
 ct touch /tmp/hold/go
 wait "$hold_pid" 2>/dev/null && hold_status=0 || hold_status=$?
 check "the echo connection opened before the reload still echoes, byte-exact" \
