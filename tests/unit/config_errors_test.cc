@@ -234,9 +234,9 @@ TEST(ConfigErrors, ListenerNeedsAddressPortAndProtocol) {
   EXPECT_EQ(errorOf("listeners:\n  - address: 127.0.0.1\n    port: 1\n"),
             "test.yaml:2:5: listeners[0]: missing key 'protocol'");
   EXPECT_EQ(errorOf("listeners:\n  - echo\n"),
-            "test.yaml:2:5: listeners[0]: expected a map with keys address, port, protocol, http, got 'echo'");
+            "test.yaml:2:5: listeners[0]: expected a map with keys address, port, protocol, http, admin, got 'echo'");
   EXPECT_EQ(errorOf("listeners:\n  -\n"),
-            "test.yaml:1:1: listeners[0]: expected a map with keys address, port, protocol, http, got nothing");
+            "test.yaml:1:1: listeners[0]: expected a map with keys address, port, protocol, http, admin, got nothing");
 }
 
 TEST(ConfigErrors, ListenersAreRequired) {
