@@ -2,14 +2,23 @@
 
 #include <algorithm>
 #include <cassert>
+#include <exception>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "core/log/access_log.h"
+#include "core/log/batch_end.h"
+#include "core/log/journal.h"
 #include "core/log/python_formatter.h"
 #include "core/log/queue_order.h"
 #include "core/log/reopenable_file_sink.h"
@@ -32,9 +41,11 @@ spdlog::level::level_enum toSpdlog(LogLevel level) {
 }
 
 std::shared_ptr<spdlog::sinks::sink> makeConsoleSink() {
-  // Not the colour sink: Python's StreamHandler writes plain lines.
+  // Not the colour sink: Python's StreamHandler writes plain lines. It writes
+  // and flushes each line itself: few lines reach the console level.
   auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  console->set_formatter(makePythonFormatter());
+  console->set_formatter(stderrIsJournal() ? makeJournalFormatter(makePythonFormatter())
+                                           : makePythonFormatter());
   return console;
 }
 
@@ -42,6 +53,8 @@ struct Logger {
   config::LogOptions options;
   std::shared_ptr<ReopenableFileSink> file;
   std::shared_ptr<spdlog::sinks::sink> console;
+  std::shared_ptr<BatchEnd> batch_end;
+  std::shared_ptr<spdlog::details::thread_pool> pool;
   std::shared_ptr<spdlog::async_logger> logger;
 
   void applyLevels(const config::LogOptions& levels) const {
@@ -51,15 +64,45 @@ struct Logger {
   }
 };
 
-// The one global the style allows: the logger, guarded by its mutex.
+// The one global the style allows: the logger and the access logs, guarded
+// by its mutex.
 struct State {
   std::mutex mutex;
   std::optional<Logger> logger;
+  std::map<std::string, std::weak_ptr<AccessLogFile>> access_logs;
+
+  // The access logs someone still holds.
+  std::vector<std::shared_ptr<AccessLogFile>> liveAccessLogs() {
+    std::vector<std::shared_ptr<AccessLogFile>> live;
+    std::erase_if(access_logs, [&live](const auto& entry) {
+      auto file = entry.second.lock();
+      if (!file) {
+        return true;
+      }
+      live.push_back(std::move(file));
+      return false;
+    });
+    return live;
+  }
 };
 
 State& state() {
   static State instance;
   return instance;
+}
+
+// Runs `task` at this point of the log's stream of lines (runInQueueOrder),
+// then writes out what the batches hold: the log thread may run out of lines
+// right after the task, with no batch end to write them.
+void runInLogOrder(const Logger& logger, const std::function<void()>& task) {
+  runInQueueOrder(logger.pool, [&] {
+    task();
+    try {
+      logger.batch_end->flushAll();
+    } catch (const spdlog::spdlog_ex&) {
+      // A write error: the log thread's next batch reports it.
+    }
+  });
 }
 
 }  // namespace
@@ -76,20 +119,26 @@ void start(const config::LogOptions& options, std::size_t queue_lines) {
 
   // One thread, so lines are written in queue order: runInQueueOrder() needs it.
   spdlog::init_thread_pool(queue_lines, 1);
+  auto pool = spdlog::thread_pool();
+  // Not a flush per line, as Python does: the file sink batches lines, and
+  // BatchEnd, the last sink, writes the batch out when the queue runs empty
+  // (see batch_end.h for why), so `tail -f` sees a line within milliseconds.
+  auto batch_end = std::make_shared<BatchEnd>(pool.get());
+  batch_end->add(file);
   // overrun_oldest: 1.10's only policy that never blocks the worker that logs.
   auto logger = std::make_shared<spdlog::async_logger>(
-      options.name, spdlog::sinks_init_list{file, console}, spdlog::thread_pool(),
+      options.name, spdlog::sinks_init_list{file, console, batch_end}, pool,
       spdlog::async_overflow_policy::overrun_oldest);
-  // Flush after every line, as Python does, so `tail -f` and a crash see all of
-  // it. This runs on the log thread, after its write; workers pay nothing, and
-  // if the flushes make it fall behind, the queue drops lines (counted) rather
-  // than block anyone.
-  logger->flush_on(spdlog::level::trace);
+  logger->flush_on(spdlog::level::off);
 
-  const Logger& started = state().logger.emplace(
-      Logger{options, std::move(file), std::move(console), std::move(logger)});
+  const Logger& started = state().logger.emplace(Logger{options, std::move(file),
+                                                        std::move(console), batch_end, pool,
+                                                        std::move(logger)});
   started.applyLevels(options);
   spdlog::set_default_logger(started.logger);
+  for (const auto& access_log : state().liveAccessLogs()) {
+    access_log->attach(pool, batch_end);
+  }
 }
 
 void reconfigure(const config::LogOptions& options) {
@@ -105,7 +154,7 @@ void reconfigure(const config::LogOptions& options) {
   // Opened here, before anything changes, so a failure changes nothing.
   auto file = file_changes && wants_file ? openLogFile(options.file) : nullptr;
 
-  runInQueueOrder(spdlog::thread_pool(), [&] {
+  runInLogOrder(current, [&] {
     if (file_changes) {
       current.file->replaceFile(std::move(file));
     }
@@ -120,12 +169,56 @@ void reconfigure(const config::LogOptions& options) {
 
 void reopenFile() {
   std::lock_guard lock(state().mutex);
-  if (!state().logger || state().logger->options.file_level == LogLevel::kOff) {
-    return;
+  // Every file that opens is switched, in one step of the line stream; one
+  // that fails keeps its old file, and the first failure is thrown.
+  std::vector<std::pair<std::shared_ptr<ReopenableFileSink>, std::unique_ptr<LogFile>>> reopened;
+  std::exception_ptr error;
+  const auto reopen = [&](const std::shared_ptr<ReopenableFileSink>& sink,
+                          const std::string& path, std::string_view what) {
+    try {
+      reopened.emplace_back(sink, openLogFile(path, what));
+    } catch (const std::runtime_error&) {
+      if (!error) {
+        error = std::current_exception();
+      }
+    }
+  };
+  Logger* current = state().logger ? &*state().logger : nullptr;
+  if (current && current->options.file_level != LogLevel::kOff) {
+    reopen(current->file, current->options.file, "log file");
   }
-  Logger& current = *state().logger;
-  auto file = openLogFile(current.options.file);
-  runInQueueOrder(spdlog::thread_pool(), [&] { current.file->replaceFile(std::move(file)); });
+  for (const auto& access_log : state().liveAccessLogs()) {
+    reopen(access_log->sink(), access_log->path(), "access log");
+  }
+  const auto replace = [&] {
+    for (auto& [sink, file] : reopened) {
+      sink->replaceFile(std::move(file));
+    }
+  };
+  if (current) {
+    runInLogOrder(*current, replace);
+  } else {
+    replace();
+  }
+  if (error) {
+    std::rethrow_exception(error);
+  }
+}
+
+std::shared_ptr<AccessLogFile> openAccessLog(const std::string& path) {
+  std::lock_guard lock(state().mutex);
+  auto& access_logs = state().access_logs;
+  if (const auto found = access_logs.find(path); found != access_logs.end()) {
+    if (auto open = found->second.lock()) {
+      return open;
+    }
+  }
+  auto access_log = std::make_shared<AccessLogFile>(openLogFile(path, "access log"));
+  if (state().logger) {
+    access_log->attach(state().logger->pool, state().logger->batch_end);
+  }
+  access_logs[path] = access_log;
+  return access_log;
 }
 
 std::uint64_t droppedLines() {
@@ -139,12 +232,14 @@ void stop() {
     return;
   }
   const config::LogOptions options = state().logger->options;
-  // Every queued line written (and flushed: flush_on) before we return, even
-  // if someone else still holds the thread pool, which would keep
-  // spdlog::shutdown() from draining it.
-  runInQueueOrder(spdlog::thread_pool(), [] {});
-  spdlog::shutdown();
+  // Every queued line written before we return, even if someone else still
+  // holds the thread pool, which would keep spdlog::shutdown() from draining it.
+  runInLogOrder(*state().logger, [] {});
+  for (const auto& access_log : state().liveAccessLogs()) {
+    access_log->detach();
+  }
   state().logger.reset();
+  spdlog::shutdown();
 
   auto fallback = std::make_shared<spdlog::logger>(options.name, makeConsoleSink());
   fallback->set_level(toSpdlog(options.console_level));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -14,13 +15,17 @@
 #include <future>
 #include <numeric>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <spdlog/async.h>
+#include <spdlog/pattern_formatter.h>
 
+#include "core/log/access_log.h"
 #include "core/log/queue_order.h"
+#include "core/log/reopenable_file_sink.h"
 
 namespace epolld::log {
 namespace {
@@ -63,8 +68,9 @@ std::vector<std::string> numbered(const std::string& prefix, int first, int end)
   return lines;
 }
 
-bool waitUntil(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+bool waitUntil(const std::function<bool()>& condition,
+               std::chrono::steady_clock::duration within = kDeadline) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > deadline) {
       return false;
@@ -460,6 +466,314 @@ TEST_F(LogTest, LinesAfterStopGoToStderrInsteadOfCrashing) {
   const std::vector<std::string> lines = captured.restore();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_TRUE(lines[0].ends_with(" - network-server - ERROR - late")) << lines[0];
+}
+
+// ---- batching ----------------------------------------------------------------------
+
+// Long enough to need several batches, some lines longer than the buffer's
+// reserve, so that a batch grows past it.
+std::string batchLine(int i) {
+  const std::size_t length = i % 97 == 0 ? 9000 + i % 7 : 20 + i % 61;
+  std::string line = std::to_string(i) + ' ';
+  line.append(length, static_cast<char>('a' + i % 26));
+  return line;
+}
+
+TEST_F(LogTest, BatchesKeepEveryLineWholeAndInOrder) {
+  constexpr int kLines = 20000;
+  const auto log = options();
+  start(log, kLines + 1);  // room for all: nothing dropped
+  std::vector<std::string> expected;
+  for (int i = 0; i < kLines; ++i) {
+    expected.push_back(batchLine(i));
+    spdlog::info("{}", expected.back());
+  }
+  EXPECT_EQ(droppedLines(), 0u);
+  stop();
+  EXPECT_EQ(readMessages(log.file), expected);
+}
+
+TEST_F(LogTest, ALineReachesTheFileWithinASecondWhenTrafficStops) {
+  const auto log = options();
+  start(log);
+  spdlog::info("alone");
+  EXPECT_TRUE(waitUntil([&] { return readMessages(log.file) == std::vector<std::string>{"alone"}; },
+                        1s));
+  // The last line of a burst too, however the burst was cut into batches.
+  for (int i = 0; i < 5000; ++i) {
+    spdlog::debug("burst {}", i);
+  }
+  EXPECT_TRUE(waitUntil([&] { return readMessages(log.file).size() == 5001; }, 1s));
+  EXPECT_EQ(readMessages(log.file).back(), "burst 4999");
+}
+
+TEST_F(LogTest, ReconfigureKeepingTheFileLeavesNoLineWaitingInTheBatch) {
+  const auto log = options();
+  start(log);
+  {
+    // The lines and the reconfiguration queue up behind the gate: the log
+    // thread then meets the reconfiguration's marker last, with lines in
+    // its batch and no line after it to end the batch.
+    LogThreadGate gate;
+    ASSERT_TRUE(gate.waitClosed());
+    spdlog::info("one");
+    spdlog::info("two");
+    auto info = options();
+    info.file_level = LogLevel::kInfo;
+    std::future<void> reconfigured = std::async(std::launch::async, [&] { reconfigure(info); });
+    ASSERT_TRUE(queueHolds(3));
+    gate.open();
+    ASSERT_EQ(reconfigured.wait_for(kDeadline), std::future_status::ready);
+  }
+  EXPECT_TRUE(waitUntil([&] { return readMessages(log.file).size() == 2; }, 1s));
+}
+
+TEST_F(LogTest, AFailedWriteIsReportedAndLaterLinesStillArrive) {
+  // /dev/full fails every write with ENOSPC; spdlog's error handler reports it.
+  auto sink = std::make_shared<ReopenableFileSink>(openLogFile("/dev/full"));
+  sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+  const spdlog::details::log_msg msg(spdlog::source_loc{}, "t", spdlog::level::info, "x");
+  sink->log(msg);
+  EXPECT_THROW(sink->flush(), spdlog::spdlog_ex);
+  // The failed batch was given up, not kept to fail again.
+  sink->replaceFile(openLogFile(path("after.log")));
+  sink->log(msg);
+  sink->flush();
+  EXPECT_EQ(readLines(path("after.log")), (std::vector<std::string>{"x"}));
+}
+
+// ---- the journal ---------------------------------------------------------------------
+
+// Sets an environment variable while it lives.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+std::string journalStreamOf(const std::string& file) {
+  struct stat status {};
+  EXPECT_EQ(::stat(file.c_str(), &status), 0);
+  return std::to_string(status.st_dev) + ":" + std::to_string(status.st_ino);
+}
+
+TEST_F(LogTest, StderrLinesCarryTheirPriorityWhenStderrIsTheJournal) {
+  auto console = options();
+  console.file_level = LogLevel::kOff;
+  console.console_level = LogLevel::kDebug;
+  CapturedStderr captured(path("stderr"));
+  const ScopedEnv journal("JOURNAL_STREAM", journalStreamOf(path("stderr")));
+  start(console);
+  spdlog::debug("d");
+  spdlog::info("i");
+  spdlog::warn("w");
+  spdlog::error("e");
+  spdlog::critical("c");
+  stop();
+  spdlog::error("after stop");  // the fallback logger knows the journal too
+  const std::vector<std::string> lines = captured.restore();
+  ASSERT_EQ(lines.size(), 6u);
+  const char* expected[] = {"<7>", "DEBUG - d", "<6>", "INFO - i", "<4>", "WARNING - w",
+                            "<3>", "ERROR - e", "<2>", "CRITICAL - c", "<3>", "ERROR - after stop"};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_TRUE(std::regex_match(lines[i], std::regex(std::string(expected[2 * i]) +
+                                                      kLinePrefix.substr(1) + expected[2 * i + 1] +
+                                                      "$")))
+        << lines[i];
+  }
+}
+
+TEST_F(LogTest, StderrLinesHaveNoPrefixWhenTheJournalIsAnotherFile) {
+  auto console = options();
+  console.file_level = LogLevel::kOff;
+  console.console_level = LogLevel::kInfo;
+  std::ofstream(path("journal")).put('x');
+  CapturedStderr captured(path("stderr"));
+  const ScopedEnv journal("JOURNAL_STREAM", journalStreamOf(path("journal")));
+  start(console);
+  spdlog::error("e");
+  stop();
+  const std::vector<std::string> lines = captured.restore();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex(kLinePrefix + "ERROR - e$"))) << lines[0];
+}
+
+// ---- access logs ---------------------------------------------------------------------
+
+TEST_F(LogTest, AccessLogWritesEachLineAsGivenFromManyThreads) {
+  static const std::string kRequest = R"( "GET / HTTP/1.1" 200)";
+  constexpr int kThreads = 4;
+  constexpr int kLinesPerThread = 2000;
+  start(options(), kThreads * kLinesPerThread + 1);
+  const auto access = openAccessLog(path("access.log"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t, &access] {
+      for (int i = 0; i < kLinesPerThread; ++i) {
+        access->write(std::to_string(t) + " " + std::to_string(i) + kRequest);
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(droppedLines(), 0u);
+  stop();
+  std::vector<std::vector<int>> per_thread(kThreads);
+  for (const std::string& line : readLines(path("access.log"))) {
+    std::istringstream fields(line);
+    int t = 0;
+    int i = 0;
+    std::string rest;
+    fields >> t >> i;
+    std::getline(fields, rest);
+    ASSERT_EQ(rest, kRequest) << line;
+    per_thread.at(t).push_back(i);
+  }
+  std::vector<int> expected(kLinesPerThread);
+  std::iota(expected.begin(), expected.end(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(per_thread[t], expected) << "thread " << t;
+  }
+  // The main log got none of them.
+  EXPECT_TRUE(readLines(options().file).empty());
+}
+
+TEST_F(LogTest, AccessLogLinesReachTheFileWithinASecond) {
+  start(options());
+  const auto access = openAccessLog(path("access.log"));
+  access->write("one");
+  access->write("two, already ended\n");  // no second newline
+  const std::vector<std::string> expected = {"one", "two, already ended"};
+  EXPECT_TRUE(waitUntil([&] { return readLines(path("access.log")) == expected; }, 1s));
+}
+
+TEST_F(LogTest, AccessLogsAreSharedByPathWhileHeld) {
+  start(options());
+  auto first = openAccessLog(path("a.log"));
+  const auto same = openAccessLog(path("a.log"));
+  const auto other = openAccessLog(path("b.log"));
+  EXPECT_EQ(first, same);
+  EXPECT_NE(first, other);
+  first->write("1");
+  same->write("2");
+  const std::weak_ptr<AccessLogFile> weak = first;
+  first.reset();
+  EXPECT_FALSE(weak.expired());  // `same` still holds it
+  reopenFile();  // a reopen keeps the registry as it was
+  const auto again = openAccessLog(path("a.log"));
+  EXPECT_EQ(again, same);
+  stop();
+  EXPECT_EQ(readLines(path("a.log")), (std::vector<std::string>{"1", "2"}));
+}
+
+TEST_F(LogTest, AnAccessLogNoLongerHeldKeepsItsLinesAndOpensAnew) {
+  start(options());
+  std::weak_ptr<AccessLogFile> weak;
+  {
+    const auto access = openAccessLog(path("a.log"));
+    weak = access;
+    access->write("before");
+  }
+  EXPECT_TRUE(weak.expired());
+  openAccessLog(path("a.log"))->write("after");
+  stop();
+  EXPECT_EQ(readLines(path("a.log")), (std::vector<std::string>{"before", "after"}));
+}
+
+TEST_F(LogTest, AccessLogOpenFailureNamesTheFileAndTheReason) {
+  const std::string missing = path("no-such-dir/access.log");
+  try {
+    openAccessLog(missing);
+    FAIL() << "openAccessLog() did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot open access log '" + missing + "': No such file or directory");
+  }
+}
+
+TEST_F(LogTest, ReopenMovesAccessLogsWithTheLogFileAndLosesNoLine) {
+  const auto log = options();
+  start(log);
+  const auto access = openAccessLog(path("access.log"));
+  for (int i = 0; i < 1000; ++i) {
+    access->write("line " + std::to_string(i));
+    spdlog::info("line {}", i);
+  }
+  std::filesystem::rename(path("access.log"), path("access.log.1"));
+  std::filesystem::rename(log.file, log.file + ".1");
+  reopenFile();
+  for (int i = 1000; i < 2000; ++i) {
+    access->write("line " + std::to_string(i));
+    spdlog::info("line {}", i);
+  }
+  EXPECT_EQ(droppedLines(), 0u);
+  stop();
+  EXPECT_EQ(readLines(path("access.log.1")), numbered("line ", 0, 1000));
+  EXPECT_EQ(readLines(path("access.log")), numbered("line ", 1000, 2000));
+  EXPECT_EQ(readMessages(log.file + ".1"), numbered("line ", 0, 1000));
+  EXPECT_EQ(readMessages(log.file), numbered("line ", 1000, 2000));
+}
+
+TEST_F(LogTest, AnAccessLogThatCannotBeReopenedKeepsItsFileAndTheOthersMove) {
+  const auto log = options();
+  start(log);
+  const auto access = openAccessLog(path("access.log"));
+  access->write("before");
+  std::filesystem::rename(path("access.log"), path("access.log.1"));
+  std::filesystem::create_directory(path("access.log"));  // open(2) fails even for root
+  std::filesystem::rename(log.file, log.file + ".1");
+  try {
+    reopenFile();
+    FAIL() << "reopenFile() did not throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot open access log '" + path("access.log") + "': Is a directory");
+  }
+  access->write("after");
+  spdlog::info("main after");
+  stop();
+  EXPECT_EQ(readLines(path("access.log.1")), (std::vector<std::string>{"before", "after"}));
+  EXPECT_EQ(readMessages(log.file), (std::vector<std::string>{"main after"}));
+}
+
+TEST_F(LogTest, AccessLogDropsCountInDroppedLines) {
+  constexpr std::size_t kQueue = 4;
+  start(options(), kQueue);
+  const auto access = openAccessLog(path("access.log"));
+  {
+    LogThreadGate gate;
+    ASSERT_TRUE(gate.waitClosed());
+    ASSERT_TRUE(queueHolds(0));
+    for (int i = 0; i < 10; ++i) {
+      access->write("line " + std::to_string(i));  // never blocks, though the queue is full
+    }
+    EXPECT_EQ(droppedLines(), 10 - kQueue);
+  }
+  stop();
+  EXPECT_EQ(readLines(path("access.log")), numbered("line ", 10 - kQueue, 10));
+}
+
+TEST_F(LogTest, AccessLogWritesAtOnceOutsideStartAndStop) {
+  const auto access = openAccessLog(path("access.log"));
+  access->write("before start");
+  EXPECT_EQ(readLines(path("access.log")), (std::vector<std::string>{"before start"}));
+  start(options());
+  access->write("while started");
+  stop();
+  access->write("after stop");
+  EXPECT_EQ(readLines(path("access.log")),
+            (std::vector<std::string>{"before start", "while started", "after stop"}));
+  // A second start queues its lines again, on the new log thread.
+  start(options());
+  access->write("started again");
+  stop();
+  EXPECT_EQ(readLines(path("access.log")).back(), "started again");
 }
 
 }  // namespace
