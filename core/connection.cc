@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <cstring>
 #include <variant>
@@ -52,7 +53,7 @@ void Connection::onClosed() {
 void Connection::settleAnswers(IoContext& io, bool closing) {
   if (io.answers.empty() && unsent_answers_.empty()) return;
   if (hasPendingOutput() && !closing) {
-    unsent_answers_.insert(unsent_answers_.end(), io.answers.begin(), io.answers.end());
+    std::move(io.answers.begin(), io.answers.end(), std::back_inserter(unsent_answers_));
   } else {
     const auto now = std::chrono::steady_clock::now();
     countAnswers(unsent_answers_, now);  // the older ones first
@@ -62,10 +63,12 @@ void Connection::settleAnswers(IoContext& io, bool closing) {
   io.answers.clear();
 }
 
-void Connection::countAnswers(std::span<const Answer> answers, std::chrono::steady_clock::time_point now) {
-  for (const Answer& answer : answers) {
+void Connection::countAnswers(std::span<Answer> answers, std::chrono::steady_clock::time_point now) {
+  for (Answer& answer : answers) {
     const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(now - answer.started);
-    counters_.countRequest(answer.status, static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0)));
+    const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0));
+    counters_.countRequest(answer.status, ns);
+    if (answer.log) answer.log->finish(answer.line, ns / 1000);
   }
 }
 
@@ -227,7 +230,7 @@ std::size_t Connection::offerOnce(std::string_view input, IoContext& io, bool& h
     session_ = protocol_->newSession();
   }
   const bool direct = !hasPendingOutput();
-  Exchange exchange(fd(), direct ? io.output_scratch : output_, body_, io.buffer_limit, io.answers);
+  Exchange exchange(fd(), peer_, direct ? io.output_scratch : output_, body_, io.buffer_limit, io.answers);
   const std::size_t consumed = session_->onInput(input, exchange);
   held_back = exchange.outputFull() || exchange.bodyQueued();
   closing_ = closing_ || exchange.closing();

@@ -85,7 +85,7 @@ class Connection : public TimerWheel::Entry {
  private:
   bool handleEvents(std::uint32_t events, IoContext& io);
   void settleAnswers(IoContext& io, bool closing);
-  void countAnswers(std::span<const Answer> answers, std::chrono::steady_clock::time_point now);
+  void countAnswers(std::span<Answer> answers, std::chrono::steady_clock::time_point now);
   bool wantsInput(const IoContext& io) const;
   bool finished() const;
   bool readInput(std::uint32_t events, IoContext& io);

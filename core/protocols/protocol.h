@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/socket_address.h"
 #include "core/unique_fd.h"
 
 namespace epolld {
@@ -39,21 +40,34 @@ struct SharedBytes {
 // A body that goes out after the bytes written before it.
 using QueuedBody = std::variant<FileBody, SharedBytes>;
 
+// Where a protocol's per-request log lines go (an access log). A line needs
+// the request's duration, known only once its response has been sent: the
+// session writes the rest of it, the connection has it finished then.
+class AnswerLog {
+ public:
+  virtual ~AnswerLog() = default;
+  // Appends the duration to `line` and writes it. Called from the worker.
+  virtual void finish(std::string& line, std::uint64_t duration_us) const = 0;
+};
+
 // One request answered. The connection counts it (status, duration) once the
-// response's last byte has been handed to the kernel.
+// response's last byte has been handed to the kernel, and finishes its line.
 struct Answer {
   int status = 0;
   std::chrono::steady_clock::time_point started;  // when its first byte was read
+  std::shared_ptr<const AnswerLog> log;  // null: no line for it
+  std::string line;                      // all of the line but the duration
 };
 
 // What a session sees of its connection while it handles input.
 class Exchange {
  public:
-  Exchange(int fd, Buffer& output, std::optional<QueuedBody>& body, std::size_t output_limit,
-           std::vector<Answer>& answers)
-      : fd_(fd), output_(output), body_(body), output_limit_(output_limit), answers_(answers) {}
+  Exchange(int fd, const SocketAddress& peer, Buffer& output, std::optional<QueuedBody>& body,
+           std::size_t output_limit, std::vector<Answer>& answers)
+      : fd_(fd), peer_(peer), output_(output), body_(body), output_limit_(output_limit), answers_(answers) {}
 
   int fd() const { return fd_; }  // names the connection in log lines
+  const SocketAddress& peer() const { return peer_; }
   void send(std::string_view bytes) { output_.append(bytes); }
   Buffer& output() { return output_; }  // for replies built in place
   // Queues a file range, or shared bytes, after the bytes sent so far. Until
@@ -76,8 +90,8 @@ class Exchange {
   }
   bool clientMayBeSending() const { return client_may_be_sending_; }
   bool closing() const { return close_after_sending_; }
-  // A request has been answered with `status` (its head is in the output).
-  void answered(int status, std::chrono::steady_clock::time_point started) { answers_.push_back({status, started}); }
+  // A request has been answered (its head is in the output).
+  void answered(Answer answer) { answers_.push_back(std::move(answer)); }
   // The time now, read once per exchange: a session that stamps several
   // requests of one read pays for one clock read.
   std::chrono::steady_clock::time_point now() {
@@ -87,6 +101,7 @@ class Exchange {
 
  private:
   int fd_;
+  const SocketAddress& peer_;
   Buffer& output_;
   std::optional<QueuedBody>& body_;
   std::size_t output_limit_;

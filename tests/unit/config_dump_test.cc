@@ -78,6 +78,7 @@ listeners:
       max_header_bytes: 16KiB
       max_body_bytes: 1MiB
       header_timeout: 10s
+      access_log_format: combined
 )");
 }
 
@@ -120,6 +121,8 @@ listeners:
       max_header_bytes: 1048576
       max_body_bytes: 0
       header_timeout: 0.25
+      access_log: /var/log/epolld/access.log
+      access_log_format: json
 )");
   // Each value differs from its default, so that a key the dump lost would show.
   const Config defaults = parseText(kHttpListener);
@@ -143,6 +146,8 @@ listeners:
   EXPECT_NE(set.max_header_bytes, unset.max_header_bytes);
   EXPECT_NE(set.max_body_bytes, unset.max_body_bytes);
   EXPECT_NE(set.header_timeout, unset.header_timeout);
+  EXPECT_NE(set.access_log, unset.access_log);
+  EXPECT_NE(set.access_log_format, unset.access_log_format);
 
   const std::string dumped = expectRoundTrip(config);
   // Spelled as the file would: units, names, the shortest exact form.
@@ -151,7 +156,8 @@ listeners:
         "output_buffer_limit: 64KiB\n", "  name: \"my server\"\n", "  console_level: off\n",
         "  - address: \"::1\"\n    port: 0\n    protocol: echo\n  - address", "      max_request_line: 1KiB\n",
         "      max_header_bytes: 1MiB\n", "      max_body_bytes: 0\n", "      header_timeout: 250ms\n",
-        "      root: /srv/www\n", "      body: \"ok\\n\"\n"}) {
+        "      root: /srv/www\n", "      body: \"ok\\n\"\n", "      access_log: /var/log/epolld/access.log\n",
+        "      access_log_format: json\n"}) {
     EXPECT_NE(dumped.find(line), std::string::npos) << line << " missing from\n" << dumped;
   }
 }

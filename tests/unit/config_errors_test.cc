@@ -47,7 +47,8 @@ TEST(ConfigErrors, UnknownKeyReportsLineAndColumn) {
             "test.yaml:5:5: listeners[0]: unknown key 'backlog' (valid keys: address, port, protocol, http, admin)");
   EXPECT_EQ(errorOf(withHttp("bodyy: x")),
             "test.yaml:6:7: listeners[0].http: unknown key 'bodyy' (valid keys: body, content_type, root, "
-            "max_request_line, max_header_count, max_header_bytes, max_body_bytes, header_timeout)");
+            "max_request_line, max_header_count, max_header_bytes, max_body_bytes, header_timeout, access_log, "
+            "access_log_format)");
 }
 
 TEST(ConfigErrors, DuplicateKeyPointsAtTheSecond) {

@@ -120,6 +120,21 @@ TEST(HttpAccessLogCombined, RequestLineWithoutAVersionHasNoTrailingSpace) {
   EXPECT_NE(combined(entry).find("\"GET /index.html?q=1\" 200"), std::string::npos) << combined(entry);
 }
 
+// The connection learns the duration only once the response is sent: the
+// line is written in two parts then, and must read as if written at once.
+TEST(HttpAccessLogCombined, HeadThenTailIsTheWholeLineInEitherFormat) {
+  for (const AccessLogFormat format : {AccessLogFormat::kCombined, AccessLogFormat::kJson}) {
+    AccessLogEntry entry = exampleEntry();
+    std::string whole;
+    appendAccessLogLine(whole, format, entry);
+    std::string parts;
+    entry.duration_us = 999'999'999;  // the head must not read it
+    appendLineHead(parts, format, entry);
+    appendLineTail(parts, format, exampleEntry().duration_us);
+    EXPECT_EQ(parts, whole);
+  }
+}
+
 TEST(HttpAccessLogCombined, AppendsToWhatTheStringHolds) {
   std::string lines = "first\n";
   appendAccessLogLine(lines, AccessLogFormat::kCombined, exampleEntry());

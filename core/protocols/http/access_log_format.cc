@@ -249,7 +249,9 @@ void appendQuotedHeader(std::string& out, const std::optional<std::string_view>&
 
 }  // namespace
 
-void appendCombinedLine(std::string& out, const AccessLogEntry& entry) {
+namespace {
+
+void appendCombinedHead(std::string& out, const AccessLogEntry& entry) {
   appendLogEscaped(out, entry.remote_addr);
   out += " - - [";
   appendTimeLocal(out, entry);
@@ -276,13 +278,16 @@ void appendCombinedLine(std::string& out, const AccessLogEntry& entry) {
   out += ' ';
   appendQuotedHeader(out, entry.user_agent);
   out += ' ';
-  appendNumber(out, entry.duration_us / 1'000'000);
+}
+
+void appendCombinedTail(std::string& out, std::uint64_t duration_us) {
+  appendNumber(out, duration_us / 1'000'000);
   out += '.';
-  appendPadded(out, static_cast<unsigned>(entry.duration_us % 1'000'000), 6);
+  appendPadded(out, static_cast<unsigned>(duration_us % 1'000'000), 6);
   out += '\n';
 }
 
-void appendJsonLine(std::string& out, const AccessLogEntry& entry) {
+void appendJsonHead(std::string& out, const AccessLogEntry& entry) {
   const bool parsed = !entry.method.empty();
   const auto appendRequestPart = [&](std::string_view part) {
     if (parsed) {
@@ -314,15 +319,43 @@ void appendJsonLine(std::string& out, const AccessLogEntry& entry) {
     out += "null";
   }
   out += ",\"duration_us\":";
-  appendNumber(out, entry.duration_us);
+}
+
+void appendJsonTail(std::string& out, std::uint64_t duration_us) {
+  appendNumber(out, duration_us);
   out += "}\n";
 }
 
+}  // namespace
+
+void appendCombinedLine(std::string& out, const AccessLogEntry& entry) {
+  appendCombinedHead(out, entry);
+  appendCombinedTail(out, entry.duration_us);
+}
+
+void appendJsonLine(std::string& out, const AccessLogEntry& entry) {
+  appendJsonHead(out, entry);
+  appendJsonTail(out, entry.duration_us);
+}
+
 void appendAccessLogLine(std::string& out, AccessLogFormat format, const AccessLogEntry& entry) {
+  appendLineHead(out, format, entry);
+  appendLineTail(out, format, entry.duration_us);
+}
+
+void appendLineHead(std::string& out, AccessLogFormat format, const AccessLogEntry& entry) {
   if (format == AccessLogFormat::kJson) {
-    appendJsonLine(out, entry);
+    appendJsonHead(out, entry);
   } else {
-    appendCombinedLine(out, entry);
+    appendCombinedHead(out, entry);
+  }
+}
+
+void appendLineTail(std::string& out, AccessLogFormat format, std::uint64_t duration_us) {
+  if (format == AccessLogFormat::kJson) {
+    appendJsonTail(out, duration_us);
+  } else {
+    appendCombinedTail(out, duration_us);
   }
 }
 

@@ -64,6 +64,13 @@ void appendJsonLine(std::string& out, const AccessLogEntry& entry);
 // The one the configuration names.
 void appendAccessLogLine(std::string& out, AccessLogFormat format, const AccessLogEntry& entry);
 
+// The same line in two parts, for a caller that learns the duration only
+// later (once the response has been handed to the kernel): the head is
+// everything before the duration (entry.duration_us is not read), the tail
+// the duration and the line's end.
+void appendLineHead(std::string& out, AccessLogFormat format, const AccessLogEntry& entry);
+void appendLineTail(std::string& out, AccessLogFormat format, std::uint64_t duration_us);
+
 // The local time zone's offset from UTC at `time` (localtime_r, which takes
 // glibc's time-zone lock: compute it once a second, not per request).
 std::chrono::minutes localUtcOffset(std::chrono::system_clock::time_point time);

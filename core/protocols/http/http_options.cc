@@ -13,9 +13,11 @@ namespace {
 using config::kKiB;
 using config::kMiB;
 
-constexpr std::array<std::string_view, 8> kKeys{
+constexpr std::array<std::string_view, 10> kKeys{
     "body", "content_type", "root", "max_request_line", "max_header_count", "max_header_bytes",
-    "max_body_bytes", "header_timeout"};
+    "max_body_bytes", "header_timeout", "access_log", "access_log_format"};
+// Indexed by AccessLogFormat.
+constexpr std::array<std::string_view, 2> kFormats{"combined", "json"};
 
 }  // namespace
 
@@ -40,6 +42,15 @@ std::shared_ptr<const config::ProtocolOptions> readHttpOptions(const config::Sec
   if (const Field* f = map.find("header_timeout")) {
     http.header_timeout = f->duration(config::kMinTimeout, config::kMaxTimeout);
   }
+  if (const Field* f = map.find("access_log")) {
+    http.access_log = f->printable();
+    if (section.checks == config::Checks::kHost) {
+      if (const std::optional<std::string> problem = config::appendProblem(*http.access_log)) f->fail(*problem);
+    }
+  }
+  if (const Field* f = map.find("access_log_format")) {
+    http.access_log_format = static_cast<AccessLogFormat>(f->choice(kFormats));
+  }
   return std::make_shared<config::OptionsOf<HttpOptions>>(std::move(http));
 }
 
@@ -53,6 +64,8 @@ YAML::Node yamlOf(const HttpOptions& options) {
   node["max_header_bytes"] = config::formatSize(options.max_header_bytes);
   node["max_body_bytes"] = config::formatSize(options.max_body_bytes);
   node["header_timeout"] = config::formatDuration(options.header_timeout);
+  if (options.access_log) node["access_log"] = *options.access_log;
+  node["access_log_format"] = std::string(kFormats[static_cast<std::size_t>(options.access_log_format)]);
   return node;
 }
 

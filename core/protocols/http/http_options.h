@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/protocols/http/access_log_format.h"
 
 namespace epolld::config {
 struct Section;
@@ -23,6 +24,8 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   config::Duration header_timeout = std::chrono::seconds(10);
+  std::optional<std::string> access_log{};  // one line per answered request, appended here
+  AccessLogFormat access_log_format = AccessLogFormat::kCombined;
 
   bool operator==(const HttpOptions&) const = default;
 };

@@ -5,8 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/log/access_log.h"
 #include "core/log/escape.h"
 #include "core/log/rate_limiter.h"
+#include "core/protocols/http/access_log_format.h"
 #include "core/protocols/http/http.h"
 #include "core/protocols/http/http_options.h"
 #include "core/protocols/http/request_parser.h"
@@ -32,6 +34,40 @@ Method classify(std::string_view method) {
   return Method::kNotImplemented;
 }
 
+// A listener's access log: the file and the line format. Lines are begun
+// when a request is answered and finished by the connection, with the
+// request's duration, once the response has gone out.
+class AccessLogWriter final : public AnswerLog {
+ public:
+  // Throws std::runtime_error when the file cannot be opened.
+  AccessLogWriter(const std::string& path, http::AccessLogFormat format)
+      : file_(log::openAccessLog(path)), format_(format) {}
+
+  void begin(std::string& line, const http::AccessLogEntry& entry) const { http::appendLineHead(line, format_, entry); }
+  void finish(std::string& line, std::uint64_t duration_us) const override {
+    http::appendLineTail(line, format_, duration_us);
+    line.pop_back();  // the file ends each line itself
+    file_->write(line);
+  }
+
+ private:
+  const std::shared_ptr<log::AccessLogFile> file_;
+  const http::AccessLogFormat format_;
+};
+
+// The local time's offset from UTC, looked up at most once a second per
+// thread: localtime_r takes glibc's time-zone lock.
+std::chrono::minutes utcOffsetAt(std::chrono::system_clock::time_point now) {
+  thread_local std::chrono::sys_seconds looked_up{};
+  thread_local std::chrono::minutes offset{};
+  const auto second = std::chrono::floor<std::chrono::seconds>(now);
+  if (second != looked_up) {
+    offset = http::localUtcOffset(now);
+    looked_up = second;
+  }
+  return offset;
+}
+
 class HttpProtocol final : public Protocol {
  public:
   // Throws std::runtime_error when `root` is set but cannot be opened.
@@ -41,6 +77,9 @@ class HttpProtocol final : public Protocol {
         responder_(std::move(responder)),
         error_log_(10, std::chrono::seconds(10)) {
     if (options_.root) files_.emplace(*options_.root);
+    if (options_.access_log) {
+      access_log_ = std::make_shared<const AccessLogWriter>(*options_.access_log, options_.access_log_format);
+    }
     if (options_.body.size() > kLargestCopiedBody) shared_body_ = std::make_shared<const std::string>(options_.body);
   }
 
@@ -61,6 +100,8 @@ class HttpProtocol final : public Protocol {
   const http::StaticFiles* files() const { return files_ ? &*files_ : nullptr; }
   // What answers GET and HEAD instead of body or files; empty when none does.
   const http::Responder& responder() const { return responder_; }
+  // Null without `access_log`.
+  const std::shared_ptr<const AccessLogWriter>& accessLog() const { return access_log_; }
   // The configured body when it is too large to copy into every response.
   const std::shared_ptr<const std::string>& sharedBody() const { return shared_body_; }
 
@@ -76,6 +117,7 @@ class HttpProtocol final : public Protocol {
   const http::Responder responder_;
   std::optional<http::StaticFiles> files_;
   std::shared_ptr<const std::string> shared_body_;
+  std::shared_ptr<const AccessLogWriter> access_log_;
   mutable log::RateLimiter error_log_;  // shared by every worker: it is lock-free
 };
 
@@ -112,12 +154,24 @@ class HttpSession final : public Session {
   void sendSimple(Exchange& exchange, int status, bool keep_alive, std::string_view extra_fields = {});
   http::ResponseHead headFor(int status, bool keep_alive) const;
   void sendHead(Exchange& exchange, const http::ResponseHead& head);
+  void noteForAccessLog(const http::Request& request);
+  void noteUnparsedForAccessLog(std::string_view input);
 
   const HttpProtocol& protocol_;  // the connection holds it alive
   RequestParser parser_;
   Answer answer_;
   Clock::time_point request_started_;  // the first byte of the request being read
   std::optional<Clock::time_point> head_deadline_;
+  // With an access log: what its line says of the request being answered,
+  // copied at its head (the head's bytes are gone by the time it is answered).
+  struct Logged {
+    std::string method;  // empty: the request line could not be parsed
+    std::string target;
+    std::string protocol;
+    std::string raw_line;
+    std::optional<std::string> referer;
+    std::optional<std::string> user_agent;
+  } logged_;
 };
 
 std::unique_ptr<Session> HttpProtocol::newSession() const { return std::make_unique<HttpSession>(*this); }
@@ -131,6 +185,7 @@ std::size_t HttpSession::onInput(std::string_view input, Exchange& exchange) {
     if (parser_.idle() && used < input.size()) {
       request_started_ = exchange.now();
       if (!head_deadline_) head_deadline_ = request_started_ + protocol_.options().header_timeout;
+      if (protocol_.accessLog()) noteUnparsedForAccessLog(input.substr(used));
     }
     const RequestParser::Result result = parser_.feed(input.substr(used));
     used += result.consumed;
@@ -161,6 +216,7 @@ void HttpSession::onHead(Exchange& exchange) {
                              std::to_string(request.minor_version);
     spdlog::debug("{} receive {}", exchange.fd(), log::escapeForLog(line));
   }
+  if (protocol_.accessLog()) noteForAccessLog(request);
   answer_ = Answer{classify(request.method), request.keep_alive, request.minor_version == 0, std::nullopt, std::nullopt};
   const bool reads = answer_.method == Method::kGet || answer_.method == Method::kHead;
   if (const http::StaticFiles* files = protocol_.files(); files && reads) {
@@ -257,7 +313,46 @@ http::ResponseHead HttpSession::headFor(int status, bool keep_alive) const {
 // counted once, whatever answered it.
 void HttpSession::sendHead(Exchange& exchange, const http::ResponseHead& head) {
   http::writeHead(exchange.output(), head);
-  exchange.answered(head.status, request_started_);
+  epolld::Answer answered{head.status, request_started_, nullptr, {}};
+  if (const auto& access_log = protocol_.accessLog()) {
+    const auto now = std::chrono::system_clock::now();
+    const std::string address = exchange.peer().ip();
+    const bool parsed = !logged_.method.empty();
+    access_log->begin(answered.line,
+                      {.remote_addr = address,
+                       .remote_port = exchange.peer().port(),
+                       .time = now,
+                       .utc_offset = utcOffsetAt(now),
+                       .method = logged_.method,
+                       .target = logged_.target,
+                       .protocol = logged_.protocol,
+                       .raw_request_line = parsed ? std::string_view() : std::string_view(logged_.raw_line),
+                       .status = head.status,
+                       .body_bytes_sent = answer_.method == Method::kHead ? 0 : head.content_length,
+                       .referer = logged_.referer,
+                       .user_agent = logged_.user_agent,
+                       .duration_us = 0});
+    answered.log = access_log;
+  }
+  exchange.answered(std::move(answered));
+}
+
+void HttpSession::noteForAccessLog(const http::Request& request) {
+  logged_.method.assign(request.method);
+  logged_.target.assign(request.target);
+  logged_.protocol = request.minor_version == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  logged_.referer = request.findHeader("Referer");
+  logged_.user_agent = request.findHeader("User-Agent");
+}
+
+// A request about to be parsed: until its head is, its line is what arrived
+// up to the first CR or LF, for a request rejected before it parsed.
+void HttpSession::noteUnparsedForAccessLog(std::string_view input) {
+  logged_.method.clear();
+  const std::string_view line = input.substr(0, input.find_first_of("\r\n"));
+  logged_.raw_line.assign(line.substr(0, protocol_.limits().max_request_line));
+  logged_.referer.reset();
+  logged_.user_agent.reset();
 }
 
 // A response whose body is its own status line, for errors.
