@@ -332,11 +332,14 @@ cp "$deb" "$payload/"
 deb_name=$(basename "$deb")
 cp "$here/e2e_client.py" "$payload/client.py"
 # The edits an operator makes to /etc/epolld.yaml, made from the packaged file
-# on the host: a new body and a new echo listener on 2004; then the same with
-# an invalid port, whose line and column the error must name.
+# on the host: a new body, INFO lines on the console (the journal) and a new
+# echo listener on 2004; then the same with an invalid port, whose line and
+# column the error must name.
 packaged=$repo/packaging/epolld.yaml
 new_body="Reloaded by the e2e test"
-sed "s/body: \"Hello, World!\"/body: \"$new_body\"/" "$packaged" >"$payload/reload.yaml"
+sed -e "s/body: \"Hello, World!\"/body: \"$new_body\"/" -e 's/console_level: error/console_level: info/' \
+  "$packaged" >"$payload/reload.yaml"
+grep -q 'console_level: info' "$payload/reload.yaml" || die "could not edit console_level in $packaged"
 printf '  - address: 0.0.0.0\n    port: 2004\n    protocol: echo\n' >>"$payload/reload.yaml"
 grep -q "$new_body" "$payload/reload.yaml" || die "could not edit the body in $packaged"
 sed 's/port: 2004/port: 99999/' "$payload/reload.yaml" >"$payload/broken.yaml"
@@ -575,10 +578,17 @@ ct journalctl -u epolld.service --since "@$since" --no-pager -o cat | grep -F "$
 check "still active, same MainPID" test "$(ct systemctl is-active epolld.service)/$(main_pid)" = "active/$pid_before"
 check "the old configuration keeps serving (body, 2004)" eval 'http_body_is "$new_body" && echo_ok 2004'
 # The daemon's own check, for a SIGHUP that bypasses ExecReload.
+since=$(now)
 ct systemctl kill -s HUP --kill-whom=main epolld.service
 check "a SIGHUP with the broken file: ERROR with $bad_where in the log, not applied" \
   wait_until 5 eval 'ct grep -F "ERROR" /var/log/epolld/network-server.log | grep -qF "$bad_where"'
 check "... and the old configuration still serves" eval 'is_active active && http_body_is "$new_body" && echo_ok 2004'
+# Console lines carry their syslog priority: -p err filters them.
+journal_at() { ct journalctl -u epolld.service --since "@$since" -p "$1" --no-pager -o cat; }
+check "journalctl -u epolld -p err shows that ERROR line" \
+  wait_until 5 eval 'journal_at err | grep -F " - ERROR - " | grep -qF "$bad_where"'
+check "... and no DEBUG or INFO line, though INFO lines reached the journal" \
+  eval '! journal_at err | grep -qE " - (DEBUG|INFO) - " && journal_at info | grep -q " - INFO - received SIGHUP"'
 set_config reload.yaml
 
 # ---------------------------------------------------------------------------
