@@ -49,7 +49,7 @@ class ProtocolOptions {
 struct Listener {
   std::string address;  // IPv4 or IPv6 literal
   std::uint16_t port = 0;  // 0 = an ephemeral port, logged once bound
-  std::string protocol;  // a name from the protocol registry: echo, http
+  std::string protocol;  // a name from the protocol registry: echo, http, admin
   // Null for a protocol that has no section.
   std::shared_ptr<const ProtocolOptions> options{};
 

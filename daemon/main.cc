@@ -14,6 +14,7 @@
 
 #include "config/dump.h"
 #include "config/loader.h"
+#include "core/log/journal.h"
 #include "core/log/log.h"
 #include "core/protocols/registry.h"
 #include "core/server.h"
@@ -34,13 +35,13 @@ int serve(const config::Config& config, const ConfigSource& source, bool using_d
   try {
     log::start(config.log);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "epolld: %s\n", e.what());
+    log::printErrorLine(std::string("epolld: ") + e.what());
     return kExitFailure;
   }
   if (using_defaults) {
     spdlog::info("no configuration file {}, running on built-in defaults", source.path);
   }
-  const unsigned workers = config.workers > 0 ? config.workers : defaultWorkerCount();
+  const unsigned workers = workerCountFor(config);
   spdlog::info("epolld {} starting: configuration {}, {} workers, trigger {}", EPOLLD_VERSION, config.source,
                workers, config::toString(config.trigger));
   const int status = Supervisor(source, signals).run(config);
@@ -53,7 +54,8 @@ int serve(const config::Config& config, const ConfigSource& source, bool using_d
 int printConfig(const config::Config& config) {
   const std::string text = config::dumpConfig(config);
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-    std::fprintf(stderr, "epolld: cannot write the configuration to standard output: %s\n", std::strerror(errno));
+    log::printErrorLine(std::string("epolld: cannot write the configuration to standard output: ") +
+                        std::strerror(errno));
     return kExitFailure;
   }
   return kExitOk;
@@ -80,7 +82,7 @@ int run(const std::vector<std::string>& args) {
   try {
     config = using_defaults ? config::builtInDefaults(protocolSchemas()) : config::loadFile(source.path, protocolSchemas());
   } catch (const config::ConfigError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
+    log::printErrorLine(e.what());
     return kExitFailure;
   }
   if (line->dump_config) return printConfig(config);
@@ -100,9 +102,9 @@ int main(int argc, char** argv) {
   try {
     return epolld::run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "epolld: %s\n", e.what());
+    epolld::log::printErrorLine(std::string("epolld: ") + e.what());
   } catch (...) {
-    std::fprintf(stderr, "epolld: unexpected error of unknown type\n");
+    epolld::log::printErrorLine("epolld: unexpected error of unknown type");
   }
   return epolld::kExitFailure;
 }

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/loader.h"
+#include "core/log/journal.h"
 #include "core/log/log.h"
 #include "core/protocols/registry.h"
 
@@ -67,7 +68,7 @@ int Supervisor::run(const config::Config& config) {
     spdlog::error("{}", e.what());
     // One line on stderr even when console_level hides errors: a daemon that
     // fails to start must say why where its operator looks first.
-    if (config.log.console_level > config::LogLevel::kError) std::fprintf(stderr, "epolld: %s\n", e.what());
+    if (config.log.console_level > config::LogLevel::kError) log::printErrorLine(std::string("epolld: ") + e.what());
     return kExitFailure;
   }
   for (InheritedSockets::Socket& unclaimed : inherited_.takeRest()) {
@@ -113,7 +114,7 @@ bool Supervisor::handleSignal(int signal) {
         log::reopenFile();
         spdlog::info("received SIGUSR1, log file reopened");
       } catch (const std::exception& e) {
-        spdlog::error("received SIGUSR1, but {}; still writing to the old file", e.what());
+        spdlog::error("received SIGUSR1, but {}; that file keeps its old one", e.what());
       }
       return true;
     case SIGUSR2:

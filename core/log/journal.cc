@@ -1,5 +1,7 @@
 #include "core/log/journal.h"
 
+#include <cstdio>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +77,12 @@ std::string_view journalPrefix(spdlog::level::level_enum level) {
 
 std::unique_ptr<spdlog::formatter> makeJournalFormatter(std::unique_ptr<spdlog::formatter> inner) {
   return std::make_unique<JournalFormatter>(std::move(inner));
+}
+
+void printErrorLine(std::string_view line) {
+  const std::string_view prefix = stderrIsJournal() ? journalPrefix(spdlog::level::err) : std::string_view();
+  std::fprintf(stderr, "%.*s%.*s\n", static_cast<int>(prefix.size()), prefix.data(), static_cast<int>(line.size()),
+               line.data());
 }
 
 }  // namespace epolld::log

@@ -33,6 +33,11 @@ bool stderrIsJournal();
 // the level names do).
 std::string_view journalPrefix(spdlog::level::level_enum level);
 
+// Writes `line` and a newline to stderr outside the logger (before it starts,
+// or past a console_level that hides errors), with ERROR's priority when stderr
+// is the journal, so that `journalctl -p err` shows why epolld did not start.
+void printErrorLine(std::string_view line);
+
 // `inner`'s line with the level's journalPrefix() before it.
 std::unique_ptr<spdlog::formatter> makeJournalFormatter(std::unique_ptr<spdlog::formatter> inner);
 

@@ -1,5 +1,7 @@
 #include "core/log/log.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cassert>
 #include <exception>
@@ -118,7 +120,8 @@ void start(const config::LogOptions& options, std::size_t queue_lines) {
   auto console = makeConsoleSink();
 
   // One thread, so lines are written in queue order: runInQueueOrder() needs it.
-  spdlog::init_thread_pool(queue_lines, 1);
+  // Named, so that top -H, perf and /proc/PID/task/*/comm tell it apart.
+  spdlog::init_thread_pool(queue_lines, 1, [] { pthread_setname_np(pthread_self(), "log"); });
   auto pool = spdlog::thread_pool();
   // Not a flush per line, as Python does: the file sink batches lines, and
   // BatchEnd, the last sink, writes the batch out when the queue runs empty

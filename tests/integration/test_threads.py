@@ -1,0 +1,25 @@
+"""Every thread is named after its job, so that top -H, perf and
+/proc/PID/task/*/comm tell them apart."""
+
+import os
+import unittest
+
+from epolld_harness import Daemon
+
+
+def thread_names(pid):
+    names = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/comm") as comm:
+            names.append(comm.read().strip())
+    return sorted(names)
+
+
+class ThreadNames(unittest.TestCase):
+    def test_the_acceptor_each_worker_and_the_log_thread_are_named(self):
+        with Daemon({"workers": 3}) as d:
+            self.assertEqual(thread_names(d.pid), ["acceptor", "epolld", "log", "worker-0", "worker-1", "worker-2"])
+
+
+if __name__ == "__main__":
+    unittest.main()
