@@ -19,7 +19,7 @@
 
 #include "core/buffer.h"
 #include "core/metrics/listener_stats.h"
-#include "core/protocols/protocol.h"
+#include "core/protocol.h"
 #include "core/socket_address.h"
 #include "core/timer_wheel.h"
 #include "core/unique_fd.h"

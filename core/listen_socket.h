@@ -10,7 +10,7 @@
 
 #include "config/config.h"
 #include "core/metrics/listener_stats.h"
-#include "core/protocols/protocol.h"
+#include "core/protocol.h"
 #include "core/socket_address.h"
 #include "core/unique_fd.h"
 

@@ -23,7 +23,7 @@
 #include "core/handoff_queue.h"
 #include "core/metrics/listener_stats.h"
 #include "core/event_loop.h"
-#include "core/protocols/protocol.h"
+#include "core/protocol.h"
 #include "core/socket_address.h"
 #include "core/timer_wheel.h"
 #include "core/unique_fd.h"

@@ -16,7 +16,7 @@
 #include "config/loader.h"
 #include "core/log/journal.h"
 #include "core/log/log.h"
-#include "core/protocols/registry.h"
+#include "protocols/registry.h"
 #include "core/server.h"
 #include "daemon/command_line.h"
 #include "daemon/signals.h"

@@ -13,7 +13,7 @@
 #include "config/loader.h"
 #include "core/log/journal.h"
 #include "core/log/log.h"
-#include "core/protocols/registry.h"
+#include "protocols/registry.h"
 
 namespace epolld {
 namespace {

@@ -19,7 +19,7 @@
 #include <utility>
 
 #include "config/loader.h"
-#include "core/protocols/http/http_options.h"
+#include "protocols/http/http_options.h"
 
 namespace {
 

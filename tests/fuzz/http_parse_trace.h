@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/protocols/http/request_parser.h"
+#include "protocols/http/request_parser.h"
 
 namespace epolld::http::testing {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/protocols/http/request_parser.h"
+#include "protocols/http/request_parser.h"
 #include "tests/fuzz/http_parse_trace.h"
 
 namespace {

@@ -1,5 +1,5 @@
 // The admin listener's pages, from counters set by hand.
-#include "core/protocols/admin/admin_pages.h"
+#include "protocols/admin/admin_pages.h"
 
 #include <gtest/gtest.h>
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "config/loader.h"
-#include "core/protocols/http/http_options.h"
-#include "core/protocols/registry.h"
+#include "protocols/http/http_options.h"
+#include "protocols/registry.h"
 
 namespace epolld::config {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "config/loader.h"
 #include "config/yaml_syntax.h"
-#include "core/protocols/registry.h"
+#include "protocols/registry.h"
 
 namespace epolld::config {
 namespace {

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <string>
 
-#include "core/protocols/http/http_options.h"
-#include "core/protocols/registry.h"
+#include "protocols/http/http_options.h"
+#include "protocols/registry.h"
 
 namespace epolld::config {
 namespace {

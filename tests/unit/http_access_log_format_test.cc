@@ -1,4 +1,4 @@
-#include "core/protocols/http/access_log_format.h"
+#include "protocols/http/access_log_format.h"
 
 #include <gtest/gtest.h>
 

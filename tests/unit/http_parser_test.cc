@@ -1,4 +1,4 @@
-#include "core/protocols/http/request_parser.h"
+#include "protocols/http/request_parser.h"
 
 #include <gtest/gtest.h>
 

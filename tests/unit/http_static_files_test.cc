@@ -1,6 +1,6 @@
 // StaticFiles: which files a request reaches, and how they are served.
 // Conditional and range requests: http_static_conditions_test.cc.
-#include "core/protocols/http/static_files.h"
+#include "protocols/http/static_files.h"
 
 #include <fcntl.h>
 

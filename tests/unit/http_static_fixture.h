@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "core/protocols/http/request_parser.h"
-#include "core/protocols/http/static_files.h"
+#include "protocols/http/request_parser.h"
+#include "protocols/http/static_files.h"
 
 namespace epolld::http::testing {
 

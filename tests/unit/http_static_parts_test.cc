@@ -5,10 +5,10 @@
 #include <optional>
 #include <string>
 
-#include "core/protocols/http/byte_range.h"
-#include "core/protocols/http/http_date.h"
-#include "core/protocols/http/mime_types.h"
-#include "core/protocols/http/target_path.h"
+#include "protocols/http/byte_range.h"
+#include "protocols/http/http_date.h"
+#include "protocols/http/mime_types.h"
+#include "protocols/http/target_path.h"
 
 namespace epolld::http {
 namespace {

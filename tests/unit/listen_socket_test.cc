@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "config/protocol_schema.h"
-#include "core/protocols/http/http_options.h"
-#include "core/protocols/registry.h"
+#include "protocols/http/http_options.h"
+#include "protocols/registry.h"
 
 namespace epolld {
 namespace {
