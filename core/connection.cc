@@ -41,10 +41,20 @@ bool Connection::handle(std::uint32_t events, IoContext& io) {
   return open;
 }
 
-void Connection::onClosed() {
+metrics::CloseReason Connection::closeReason() const {
+  using metrics::CloseReason;
+  if (failed_) return CloseReason::kError;
+  if (lingering_ || closing_) return CloseReason::kDone;
+  if (shutting_down_) return CloseReason::kShutdown;
+  if (input_closed_) return CloseReason::kPeer;
+  return CloseReason::kError;  // it broke the input limit
+}
+
+void Connection::onClosed(metrics::CloseReason reason) {
   if (!unsent_answers_.empty()) countAnswers(unsent_answers_, std::chrono::steady_clock::now());
   unsent_answers_.clear();
-  counters_.closed.increment();
+  counters_.closed_by_reason[static_cast<std::size_t>(reason)].increment();
+  counters_.closed.increment();  // last: a reader that sees it sees the rest (ListenerStats::sum)
 }
 
 // An answer counts once its response has been handed to the kernel whole:
@@ -167,6 +177,7 @@ bool Connection::readInput(std::uint32_t events, IoContext& io) {
       }
       // ECONNRESET, ETIMEDOUT, EHOSTUNREACH…: the peer is gone.
       spdlog::debug("{} recv: {}", fd(), std::strerror(errno));
+      failed_ = true;
       return false;
     }
     if (received == 0) {

@@ -56,8 +56,14 @@ class Connection : public TimerWheel::Entry {
 
   // Handles the ready `events`. Returns false when it must be closed now.
   bool handle(std::uint32_t events, IoContext& io);
+  // Why it is being closed, once handle() has said it must be.
+  metrics::CloseReason closeReason() const;
+  // Its deadline passed: a timeout, or the end of a lingering close.
+  metrics::CloseReason timeoutReason() const {
+    return lingering_ ? metrics::CloseReason::kDone : metrics::CloseReason::kTimeout;
+  }
   // The worker has closed it: what it answered is counted, sent or not.
-  void onClosed();
+  void onClosed(metrics::CloseReason reason);
 
   // Graceful shutdown: no new requests. Returns false when it can close now.
   bool beginShutdown();

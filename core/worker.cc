@@ -88,7 +88,7 @@ void Worker::adopt(NewConnection& message) {
   connection.slot = connections_.size();
   connections_.push_back(std::move(owned));
   if (shutting_down_) {
-    close(connection);
+    close(connection, metrics::CloseReason::kShutdown);
     return;
   }
   // A client usually sends right after connecting, so its first bytes are
@@ -100,7 +100,7 @@ void Worker::adopt(NewConnection& message) {
   const std::uint32_t wanted = connection.interest(ioContext());
   if (!loop_.watch(connection.fd(), wanted, &connection)) {
     spdlog::error("worker {}: epoll_ctl(ADD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
-    close(connection);
+    close(connection, metrics::CloseReason::kError);
     return;
   }
   connection.registered_events = wanted;
@@ -148,7 +148,7 @@ void Worker::windDown(Connection& connection, bool grace_over) {
   if (connection.beginShutdown()) {
     rearm(connection);
   } else {
-    close(connection);
+    close(connection, metrics::CloseReason::kShutdown);
   }
 }
 
@@ -164,13 +164,13 @@ void Worker::onTimer() {
   wheel_.advance(tickOf(now), [this](TimerWheel::Entry& entry) {
     auto& connection = static_cast<Connection&>(entry);
     spdlog::debug("{} timed out, closing", connection.fd());
-    close(connection);
+    close(connection, connection.timeoutReason());
   });
   if (shutting_down_ && now >= grace_end_) {
     for (Connection* connection : openConnections()) windDown(*connection, true);
   }
   if (shutting_down_ && now >= shutdown_deadline_) {
-    while (!connections_.empty()) close(*connections_.back());
+    while (!connections_.empty()) close(*connections_.back(), metrics::CloseReason::kShutdown);
   }
 }
 
@@ -184,7 +184,7 @@ bool Worker::handleOrClose(Connection& connection, std::uint32_t events) {
   IoContext io = ioContext();
   const bool open = connection.handle(events, io);
   if (output_scratch_.capacity() > kOutputScratchKept) output_scratch_.releaseIfEmpty();
-  if (!open) close(connection);
+  if (!open) close(connection, connection.closeReason());
   return open;
 }
 
@@ -193,7 +193,7 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
   if (!handleOrClose(connection, events)) return;
   if (shutting_down_ && !connection.shuttingDown() && connection.receivedAny()) {
     if (!connection.beginShutdown()) {
-      close(connection);
+      close(connection, metrics::CloseReason::kShutdown);
       return;
     }
   }
@@ -205,11 +205,11 @@ void Worker::onConnectionEvent(Connection& connection, std::uint32_t events) {
 void Worker::rearm(Connection& connection) {
   if (!loop_.rearm(connection.fd(), connection.interest(ioContext()), connection.registered_events, &connection)) {
     spdlog::error("worker {}: epoll_ctl(MOD) fd {}: {}", id_, connection.fd(), std::strerror(errno));
-    close(connection);
+    close(connection, metrics::CloseReason::kError);
   }
 }
 
-void Worker::close(Connection& connection) {
+void Worker::close(Connection& connection, metrics::CloseReason reason) {
   loop_.assertOwnThread();
   // EPOLL_CTL_DEL before close: the fd's interest lives with the open file,
   // and the fd number may be reused by the next accept at once.
@@ -217,7 +217,7 @@ void Worker::close(Connection& connection) {
     spdlog::error("worker {}: epoll_ctl(DEL) fd {}: {}", id_, connection.fd(), std::strerror(errno));
   }
   connection.closed = true;
-  connection.onClosed();
+  connection.onClosed(reason);
   counters_.connections_closed.increment();
   wheel_.cancel(connection);
   if (spdlog::should_log(spdlog::level::debug)) {

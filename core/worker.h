@@ -102,7 +102,7 @@ class Worker final : private EventLoop::Handler {
   IoContext ioContext();
   void scheduleTimeout(Connection& connection);
   void rearm(Connection& connection);
-  void close(Connection& connection);
+  void close(Connection& connection, metrics::CloseReason reason);
   TimerWheel::Tick currentTick() const;
 
   const unsigned id_;

@@ -21,6 +21,9 @@ ListenerSnapshot ListenerStats::sum() const {
     total.closed += block.closed.loadAcquire();
   }
   for (const ListenerCounters& block : blocks_) {
+    for (std::size_t reason = 0; reason < kCloseReasonCount; ++reason) {
+      total.closed_by_reason[reason] += block.closed_by_reason[reason].load();
+    }
     total.accepted += block.accepted.load();
     total.refused += block.refused.load();
     total.bytes_received += block.bytes_received.load();

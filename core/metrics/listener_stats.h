@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "core/metrics/counter.h"
@@ -32,6 +33,18 @@ constexpr int statusOfSlot(std::size_t slot) noexcept {
   return slot < kOtherStatusSlot ? kFirstStatusCode + static_cast<int>(slot) : 0;
 }
 
+// Why a connection was closed, as /metrics labels it (`reason`).
+enum class CloseReason {
+  kPeer,      // the client closed first, with nothing owed to it
+  kDone,      // epolld closed it after answering (Connection: close, an error response)
+  kTimeout,   // idle_timeout, or a protocol's own deadline (header_timeout)
+  kError,     // the socket failed (a reset), or the client broke a limit
+  kShutdown,  // epolld was stopping
+};
+inline constexpr std::size_t kCloseReasonCount = 5;
+inline constexpr std::array<std::string_view, kCloseReasonCount> kCloseReasonNames{"peer", "done", "timeout", "error",
+                                                                                  "shutdown"};
+
 // One writer thread's counts for one listener. An acceptor writes accepted and
 // refused; a worker writes the rest. alignas(64): blocks of different threads
 // never share a cache line, so one thread's counting never invalidates
@@ -44,6 +57,7 @@ struct alignas(64) ListenerCounters {
   Counter refused;
   // Worker.
   Counter closed;
+  std::array<Counter, kCloseReasonCount> closed_by_reason;
   Counter bytes_received;
   Counter bytes_sent;
   std::array<Counter, kStatusSlotCount> requests_by_status;
@@ -64,6 +78,7 @@ struct ListenerSnapshot {
   std::uint64_t accepted = 0;
   std::uint64_t refused = 0;
   std::uint64_t closed = 0;
+  std::array<std::uint64_t, kCloseReasonCount> closed_by_reason{};
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;
   std::array<std::uint64_t, kStatusSlotCount> requests_by_status{};

@@ -23,15 +23,13 @@ struct ListenerFamily {
   std::uint64_t (*value)(const ListenerSnapshot&);
 };
 
-constexpr std::array<ListenerFamily, 6> kListenerFamilies{{
+constexpr std::array<ListenerFamily, 5> kListenerFamilies{{
     {"epolld_connections_open", "Client connections open now.", MetricType::kGauge,
      [](const ListenerSnapshot& s) { return s.open(); }},
     {"epolld_connections_accepted_total", "Client connections accepted.", MetricType::kCounter,
      [](const ListenerSnapshot& s) { return s.accepted; }},
     {"epolld_connections_refused_total", "Client connections closed at once because max_connections were open.",
      MetricType::kCounter, [](const ListenerSnapshot& s) { return s.refused; }},
-    {"epolld_connections_closed_total", "Client connections closed.", MetricType::kCounter,
-     [](const ListenerSnapshot& s) { return s.closed; }},
     {"epolld_bytes_received_total", "Bytes received from clients.", MetricType::kCounter,
      [](const ListenerSnapshot& s) { return s.bytes_received; }},
     {"epolld_bytes_sent_total", "Bytes handed to the kernel for clients, bodies included.", MetricType::kCounter,
@@ -85,6 +83,18 @@ std::string metricsText(const Stats& stats, std::uint64_t log_lines_dropped) {
     out.family(family.name, family.help, family.type);
     for (std::size_t i = 0; i < listeners.size(); ++i) {
       out.sample(family.name, {{"listener", listeners[i].name}}, family.value(sums[i]));
+    }
+  }
+
+  out.family("epolld_connections_closed_total",
+             "Client connections closed, by reason: peer (the client closed), done (epolld closed after answering), "
+             "timeout, error (a reset, a broken limit), shutdown.",
+             MetricType::kCounter);
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    for (std::size_t reason = 0; reason < metrics::kCloseReasonCount; ++reason) {
+      out.sample("epolld_connections_closed_total",
+                 {{"listener", listeners[i].name}, {"reason", metrics::kCloseReasonNames[reason]}},
+                 sums[i].closed_by_reason[reason]);
     }
   }
 

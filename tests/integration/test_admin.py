@@ -81,7 +81,12 @@ class Counters(unittest.TestCase):
                 return value(after, name, **labels) - value(before, name, **labels)
 
             self.assertEqual(delta("epolld_connections_accepted_total", listener=http_name), 7)
-            self.assertEqual(delta("epolld_connections_closed_total", listener=http_name), 7)
+            # The clients closed the keep-alive ones; epolld those it refused (505, 400).
+            self.assertEqual(delta("epolld_connections_closed_total", listener=http_name, reason="peer"), 5)
+            self.assertEqual(delta("epolld_connections_closed_total", listener=http_name, reason="done"), 2)
+            self.assertEqual(delta("epolld_connections_closed_total", listener=echo_name, reason="peer"), 3)
+            for reason in ("timeout", "error", "shutdown"):
+                self.assertEqual(delta("epolld_connections_closed_total", listener=http_name, reason=reason), 0)
             self.assertEqual(delta("epolld_connections_accepted_total", listener=echo_name), 3)
             self.assertEqual(delta("epolld_connections_refused_total", listener=http_name), 0)
             self.assertEqual(delta("epolld_http_requests_total", listener=http_name, code="200"), 12)

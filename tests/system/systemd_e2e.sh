@@ -612,7 +612,7 @@ check "... and not to the rotated one" \
 # Restart under load: the listening sockets wait in the fd store, connections
 # queue in the kernel; none is refused.
 fds=$(prop NFileDescriptorStore)
-check "the three listening sockets are in systemd's fd store (NFileDescriptorStore=$fds)" test "$fds" = 3
+check "the four listening sockets (echo 2003, 2004, http, admin) are in systemd's fd store (NFileDescriptorStore=$fds)" test "$fds" = 4
 # EPOLLD_E2E_RESTART_ROUNDS=N repeats this, to hunt for rare races.
 for ((round = 1; round <= ${EPOLLD_E2E_RESTART_ROUNDS:-1}; round++)); do
   # systemd refuses a sixth start within 10 s (StartLimitBurst=5, as an
@@ -680,7 +680,7 @@ check "stalled worker: the watchdog restarts epolld with a new MainPID" wait_unt
 check "journal: 'Watchdog timeout' and result 'watchdog'" \
   eval 'journal_has "$since" "Watchdog timeout" && journal_has "$since" "Failed with result '"'watchdog'"'"'
 ct journalctl -u epolld.service --since "@$since" --no-pager -o cat | grep -iE 'watchdog|Scheduled restart' | sed 's/^/        /' || true
-check "the log says which worker stalled" log_has "a worker's loop has stopped turning"
+check "the log says which worker stalled" log_has "worker 0's loop has stopped turning"
 ct rm -rf /etc/systemd/system/epolld.service.d
 ct systemctl daemon-reload
 ct systemctl restart epolld.service

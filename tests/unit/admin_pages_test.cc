@@ -26,6 +26,7 @@ class AdminPages : public ::testing::Test {
 
 TEST_F(AdminPages, MetricsSumTheWorkersAndLabelEveryListener) {
   http_->acceptor(0).accepted.add(3);
+  http_->worker(0).closed_by_reason[static_cast<std::size_t>(metrics::CloseReason::kTimeout)].add(1);
   http_->worker(0).closed.add(1);
   http_->worker(0).countRequest(200, 3'000);
   http_->worker(1).countRequest(200, 30'000);
@@ -45,6 +46,8 @@ TEST_F(AdminPages, MetricsSumTheWorkersAndLabelEveryListener) {
            "epolld_http_request_duration_seconds_count{listener=\"127.0.0.1:8080\"} 3\n",
            "epolld_http_request_duration_seconds_sum{listener=\"127.0.0.1:8080\"} 0.002033\n",
            "epolld_log_lines_dropped_total 5\n",
+           "epolld_connections_closed_total{listener=\"127.0.0.1:8080\",reason=\"timeout\"} 1\n",
+           "epolld_connections_closed_total{listener=\"127.0.0.1:8080\",reason=\"peer\"} 0\n",
            "epolld_reloads_total{result=\"ok\"} 0\n",
            "epolld_reloads_total{result=\"failed\"} 1\n",
            "epolld_worker_wakeups_total{worker=\"1\"} 0\n",
