@@ -76,8 +76,9 @@ bool EventLoop::forget(int fd) { return poller_.remove(fd); }
 void EventLoop::rearmOwn(int fd, std::uint64_t tag) {
   if (trigger_ != config::Trigger::kEdge) return;
   if (!poller_.modify(fd, EPOLLIN | mode(), tag)) {
-    // Only ENOMEM can get here. The loop is deaf to that fd from now on; a
-    // worker's heartbeat then stops, so the watchdog restarts the daemon.
+    // Only ENOMEM can get here. The loop is deaf to that fd from now on: a
+    // worker deaf to its timer or its queue stops turning its loop, so
+    // /healthz says 503 and the watchdog restarts the daemon.
     spdlog::critical("epoll_ctl(MOD) of the loop's own fd {}: {}", fd, std::strerror(errno));
   }
 }
