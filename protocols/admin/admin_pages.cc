@@ -7,6 +7,7 @@
 
 #include "core/log/log.h"
 #include "core/metrics/exposition.h"
+#include "protocols/http/access_log_format.h"
 
 namespace epolld::admin {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 using metrics::Exposition;
 using metrics::ListenerSnapshot;
 using metrics::MetricType;
+using http::appendJsonString;
 
 // The counters every listener has, one family each.
 struct ListenerFamily {
@@ -37,24 +39,6 @@ constexpr std::array<ListenerFamily, 5> kListenerFamilies{{
 }};
 
 std::string_view withoutQuery(std::string_view path) { return path.substr(0, path.find('?')); }
-
-void appendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[7];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
-      out += escaped;
-    } else {
-      out += c;  // names and paths come from the configuration, which is text
-    }
-  }
-  out += '"';
-}
 
 std::string seconds(double value) {
   char text[32];

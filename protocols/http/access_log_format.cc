@@ -230,12 +230,6 @@ void appendJsonEscaped(std::string& out, std::string_view text) {
   flush(end);
 }
 
-void appendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  appendJsonEscaped(out, text);
-  out += '"';
-}
-
 // A quoted combined-format header field: "-" when absent.
 void appendQuotedHeader(std::string& out, const std::optional<std::string_view>& value) {
   out += '"';
@@ -366,6 +360,12 @@ std::chrono::minutes localUtcOffset(std::chrono::system_clock::time_point time) 
     return std::chrono::minutes(0);
   }
   return std::chrono::minutes(local.tm_gmtoff / 60);
+}
+
+void appendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  appendJsonEscaped(out, text);
+  out += '"';
 }
 
 }  // namespace epolld::http

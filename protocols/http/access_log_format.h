@@ -71,6 +71,10 @@ void appendAccessLogLine(std::string& out, AccessLogFormat format, const AccessL
 void appendLineHead(std::string& out, AccessLogFormat format, const AccessLogEntry& entry);
 void appendLineTail(std::string& out, AccessLogFormat format, std::uint64_t duration_us);
 
+// `text` as a JSON string, quotes included, escaped as appendJsonLine()
+// escapes its strings: always valid JSON, whatever the bytes.
+void appendJsonString(std::string& out, std::string_view text);
+
 // The local time zone's offset from UTC at `time` (localtime_r, which takes
 // glibc's time-zone lock: compute it once a second, not per request).
 std::chrono::minutes localUtcOffset(std::chrono::system_clock::time_point time);
