@@ -70,6 +70,12 @@ void Acceptor::replaceListeners(ReplaceListeners change) {
   done.get();  // rethrows what apply() failed with
 }
 
+void Acceptor::adopt(AdoptConnections connections) {
+  std::vector<AcceptorMessage> message;
+  message.emplace_back(std::move(connections));
+  queue_.push(message);
+}
+
 void Acceptor::onReady(void* tag, std::uint32_t) {
   auto& listener = *static_cast<ListenSocket*>(tag);
   if (listener.fd && !paused_ && !stopping_) acceptFrom(listener);
@@ -87,6 +93,8 @@ void Acceptor::onWakeUp() {
       stopping_ = true;
       // Closed now: new connections are refused from here on.
       while (!listeners_.empty()) retire(listeners_.begin());
+    } else if (auto* adopted = std::get_if<AdoptConnections>(&message)) {
+      adoptAll(*adopted);
     } else {
       ReplaceListeners& change = std::get<ReplaceListeners>(message);
       try {
@@ -183,20 +191,44 @@ void Acceptor::acceptFrom(ListenSocket& listener) {
     // Counted before the hand-off, so that the worker's count of its close
     // comes after it (metrics::ListenerSnapshot::open()).
     metrics::ListenerCounters& counters = listener.stats->acceptor(0);
-    if (!admit(client, peer)) {
+    if (!admit(client, peer, "accept")) {
       counters.refused.increment();
       continue;
     }
     counters.accepted.increment();
-    batches_[next_worker_].push_back(
-        NewConnection{std::move(client), peer, listener.protocol, listener.id, listener.stats});
-    next_worker_ = (next_worker_ + 1) % workers_.size();
+    assign(listener, std::move(client), peer);
     if (++accepted % kHandOffEvery == 0) handOff();
   }
 }
 
-// Counts the connection in, or refuses it (closing it at once) past max_connections.
-bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer) {
+// Takes in what the previous process handed over, as if just accepted; a
+// connection whose listener a reload has removed meanwhile is closed.
+void Acceptor::adoptAll(AdoptConnections& adopted) {
+  loop_.assertOwnThread();
+  for (AdoptConnections::Connection& connection : adopted.connections) {
+    const auto listener = std::find_if(listeners_.begin(), listeners_.end(),
+                                       [&](const auto& open) { return open->id == connection.listener_id; });
+    if (listener == listeners_.end()) continue;  // closed with `adopted`
+    metrics::ListenerCounters& counters = (*listener)->stats->acceptor(0);
+    if (!admit(connection.fd, connection.peer, "adopt")) {
+      counters.refused.increment();
+      continue;
+    }
+    counters.adopted.increment();
+    assign(**listener, std::move(connection.fd), connection.peer);
+  }
+}
+
+// Queues the connection for the next worker, round-robin.
+void Acceptor::assign(ListenSocket& listener, UniqueFd client, const SocketAddress& peer) {
+  batches_[next_worker_].push_back(
+      NewConnection{std::move(client), peer, listener.protocol, listener.id, listener.stats});
+  next_worker_ = (next_worker_ + 1) % workers_.size();
+}
+
+// Counts the connection in, or refuses it (closing it at once) past
+// max_connections. `how` is the log's verb: accept, adopt.
+bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer, std::string_view how) {
   if (open_connections_.load(std::memory_order_relaxed) >= max_connections_) {
     if (const auto suppressed = limit_log_.allow(Clock::now())) {
       spdlog::warn("max_connections ({}) reached: refusing {}, {}{}", max_connections_, peer.ip(), peer.port(),
@@ -207,7 +239,7 @@ bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer) {
   open_connections_.fetch_add(1, std::memory_order_relaxed);
   // ip() formats a string: only pay for it when the line is wanted.
   if (spdlog::should_log(spdlog::level::debug)) {
-    spdlog::debug("accept connection from {}, {}, fd = {}", peer.ip(), peer.port(), client.get());
+    spdlog::debug("{} connection from {}, {}, fd = {}", how, peer.ip(), peer.port(), client.get());
   }
   return true;
 }

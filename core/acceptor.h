@@ -47,7 +47,18 @@ struct ReplaceListeners {
   std::shared_ptr<std::promise<void>> applied;  // set once the acceptor runs the new set
 };
 
-using AcceptorMessage = std::variant<StopAccepting, ReplaceListeners>;
+// Connections the previous process handed over (a restart): each is taken in
+// like one just accepted from its listener.
+struct AdoptConnections {
+  struct Connection {
+    UniqueFd fd;
+    SocketAddress peer;
+    std::uint32_t listener_id = 0;
+  };
+  std::vector<Connection> connections;
+};
+
+using AcceptorMessage = std::variant<StopAccepting, ReplaceListeners, AdoptConnections>;
 
 class Acceptor final : private EventLoop::Handler {
  public:
@@ -62,6 +73,8 @@ class Acceptor final : private EventLoop::Handler {
   void stop();
   /// Safe to call from any thread; returns once the new set is in use.
   void replaceListeners(ReplaceListeners change);
+  /// Safe to call from any thread; the connections are taken in shortly.
+  void adopt(AdoptConnections connections);
 
  private:
   // EventLoop::Handler
@@ -72,7 +85,9 @@ class Acceptor final : private EventLoop::Handler {
   bool finished() const override { return stopping_; }
 
   void acceptFrom(ListenSocket& listener);
-  bool admit(UniqueFd& client, const SocketAddress& peer);
+  void adoptAll(AdoptConnections& adopted);
+  bool admit(UniqueFd& client, const SocketAddress& peer, std::string_view how);
+  void assign(ListenSocket& listener, UniqueFd client, const SocketAddress& peer);
   void handOff();
   void pause(int error);
   void resume();

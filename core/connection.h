@@ -70,6 +70,15 @@ class Connection : public TimerWheel::Entry {
   bool shuttingDown() const { return shutting_down_; }
   bool receivedAny() const { return received_any_; }
 
+  // Between requests with nothing held in either direction: its socket is
+  // all there is of it, so another process can carry on serving it.
+  bool atRequestBoundary() const {
+    return !failed_ && !input_closed_ && !closing_ && !lingering_ && input_.empty() && !hasPendingOutput() &&
+           session_->idle();
+  }
+  // Gives up the socket (to pass it on): the connection is closed then.
+  UniqueFd releaseSocket() { return std::move(fd_); }
+
   // The events it waits for now: EPOLLIN while it wants input, EPOLLOUT while
   // output is pending. Never empty for a connection that is still open.
   std::uint32_t interest(const IoContext& io) const;

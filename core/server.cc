@@ -1,10 +1,12 @@
 #include "core/server.h"
 
+#include <fcntl.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -95,13 +97,52 @@ void Server::start() {
   running_ = true;
 }
 
-void Server::stop() {
-  if (!running_) return;
+std::vector<HandedConnection> Server::stop(bool hand_over) {
+  if (!running_) return {};
   running_ = false;
   acceptor_->stop();
   const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
-  for (unsigned id = 0; id < workers_.size(); ++id) post(id, BeginShutdown{deadline});
+  HandoverList handover;
+  for (unsigned id = 0; id < workers_.size(); ++id) {
+    post(id, BeginShutdown{deadline, hand_over ? &handover : nullptr});
+  }
   for (auto& worker : workers_) worker->join();
+  std::vector<HandedConnection> handed;
+  for (HandoverList::Entry& entry : handover.take()) {
+    const auto record = std::ranges::find(listeners_, entry.listener_id, &ListenerRecord::id);
+    // A connection of a listener a reload removed has nowhere to go back to.
+    if (record == listeners_.end()) continue;
+    handed.push_back({std::move(entry.fd), record->bound, record->protocol});
+  }
+  return handed;
+}
+
+std::size_t Server::adopt(std::vector<HandedConnection> connections) {
+  AdoptConnections adopted;
+  for (HandedConnection& connection : connections) {
+    const auto record = std::ranges::find_if(listeners_, [&](const ListenerRecord& listener) {
+      return listener.bound == connection.listener && listener.protocol == connection.protocol;
+    });
+    SocketAddress peer;
+    const std::string problem = record == listeners_.end()
+                                    ? "no " + connection.protocol + " listener is configured on it any more"
+                                    : whyNotAdoptable(connection.fd.get(), connection.listener, peer);
+    if (!problem.empty()) {
+      spdlog::warn("a connection handed over for {}: {}; closing it",
+                   listenerName(connection.listener, connection.protocol), problem);
+      continue;  // closed with `connections`
+    }
+    // The fd store keeps the file status flags, but trust nothing passed in.
+    const int flags = fcntl(connection.fd.get(), F_GETFL);
+    if (flags < 0 || fcntl(connection.fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
+      spdlog::warn("fcntl(O_NONBLOCK) on a connection handed over: {}; closing it", std::strerror(errno));
+      continue;
+    }
+    adopted.connections.push_back({std::move(connection.fd), peer, record->id});
+  }
+  const std::size_t count = adopted.connections.size();
+  if (count > 0) acceptor_->adopt(std::move(adopted));
+  return count;
 }
 
 void Server::reconfigure(const config::Config& next, InheritedSockets& inherited) {

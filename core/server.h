@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "core/acceptor.h"
+#include "core/handover.h"
 #include "core/listen_socket.h"
 #include "core/stats.h"
 #include "core/worker.h"
@@ -49,8 +50,17 @@ class Server {
 
   void start();
   // Stops accepting, lets open connections finish within shutdown_timeout,
-  // closes the rest and joins every thread.
-  void stop();
+  // closes the rest and joins every thread. With `hand_over`, a connection
+  // that is or gets between requests within shutdown_timeout is not closed
+  // but returned, for the next process to take in (adopt()).
+  std::vector<HandedConnection> stop(bool hand_over = false);
+
+  // Takes in connections the previous process handed over, each as if its
+  // listener had just accepted it, once start() has run. One whose listener
+  // (address, port and protocol) is not configured any more, or that is not
+  // a live connection on it, is closed with a log line. Returns how many were
+  // taken in.
+  std::size_t adopt(std::vector<HandedConnection> connections);
 
   // Applies a reloaded configuration without dropping a connection: new
   // listeners are bound, removed ones closed, kept ones keep their socket and

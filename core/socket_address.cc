@@ -29,6 +29,18 @@ std::optional<SocketAddress> SocketAddress::ofLocalEnd(int fd) {
   return address;
 }
 
+std::optional<SocketAddress> SocketAddress::ofRemoteEnd(int fd) {
+  SocketAddress address;
+  socklen_t length = capacity();
+  if (getpeername(fd, address.data(), &length) != 0) return std::nullopt;
+  return address;
+}
+
+bool SocketAddress::isWildcard() const {
+  if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&storage_.v6.sin6_addr);
+  return storage_.v4.sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 socklen_t SocketAddress::length() const {
   return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }

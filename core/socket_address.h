@@ -17,8 +17,10 @@ class SocketAddress {
 
   // Parses an IPv4 or IPv6 literal ("0.0.0.0", "::1"); nullopt if it is neither.
   static std::optional<SocketAddress> parse(std::string_view ip, std::uint16_t port);
-  // The address a socket is bound to (getsockname) or connected to (getpeername).
+  // The address a socket is bound to (getsockname).
   static std::optional<SocketAddress> ofLocalEnd(int fd);
+  // The address a socket is connected to (getpeername); nullopt when it is not.
+  static std::optional<SocketAddress> ofRemoteEnd(int fd);
 
   sockaddr* data() { return &storage_.any; }
   const sockaddr* data() const { return &storage_.any; }
@@ -29,6 +31,7 @@ class SocketAddress {
   std::string ip() const;       // "127.0.0.1", "::1"
   std::uint16_t port() const;
   std::string toString() const;  // "127.0.0.1:2003", "[::1]:2003"
+  bool isWildcard() const;        // 0.0.0.0 or ::, any port
 
   bool operator==(const SocketAddress& other) const;
 

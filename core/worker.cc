@@ -65,7 +65,7 @@ void Worker::onWakeUp() {
     if (auto* connection = std::get_if<NewConnection>(&message)) {
       adopt(*connection);
     } else if (auto* shutdown = std::get_if<BeginShutdown>(&message)) {
-      beginShutdown(shutdown->deadline);
+      beginShutdown(*shutdown);
     } else if (auto* update = std::get_if<UpdateSettings>(&message)) {
       settings_.idle_timeout = update->settings.idle_timeout;
       settings_.buffer_limit = update->settings.buffer_limit;
@@ -127,24 +127,31 @@ void Worker::replaceProtocols(const ReplaceProtocols& replace) {
   }
 }
 
-void Worker::beginShutdown(Clock::time_point deadline) {
+void Worker::beginShutdown(const BeginShutdown& shutdown) {
   loop_.assertOwnThread();
   shutting_down_ = true;
-  shutdown_deadline_ = deadline;
-  grace_end_ = std::min(Clock::now() + kFirstRequestGrace, deadline);
-  // Iterate over a copy: closing reorders the list. Input already waiting is
-  // read first: a request the client has sent is a request to finish.
+  handover_ = shutdown.handover;
+  shutdown_deadline_ = shutdown.deadline;
+  grace_end_ = std::min(Clock::now() + kFirstRequestGrace, shutdown_deadline_);
+  // Iterate over a copy: closing reorders the list. Closing, input already
+  // waiting is read first: a request the client has sent is a request to
+  // finish. Passing connections on, it stays in the kernel for the next
+  // process to read.
   for (Connection* connection : openConnections()) {
-    onConnectionEvent(*connection, EPOLLIN);
-    if (!connection->closed) windDown(*connection, false);
+    if (!handover_) {
+      onConnectionEvent(*connection, EPOLLIN);
+      if (connection->closed) continue;
+    }
+    windDown(*connection, false);
   }
 }
 
 // A connection that has not sent its first byte yet was accepted moments ago:
 // its request is most likely on the way (a client connecting just as a restart
-// begins), so it is not counted idle until the grace period ends.
+// begins), so it is not counted idle until the grace period ends. Passed on,
+// it waits for the next process instead.
 void Worker::windDown(Connection& connection, bool grace_over) {
-  if (connection.shuttingDown() || (!connection.receivedAny() && !grace_over)) return;
+  if (connection.shuttingDown() || (!connection.receivedAny() && !grace_over && !handover_)) return;
   if (connection.beginShutdown()) {
     rearm(connection);
   } else {
@@ -211,6 +218,11 @@ void Worker::rearm(Connection& connection) {
 
 void Worker::close(Connection& connection, metrics::CloseReason reason) {
   loop_.assertOwnThread();
+  // Stopping with somewhere to pass them: a connection between requests goes
+  // on to the next process instead.
+  if (reason == metrics::CloseReason::kShutdown && handover_ != nullptr && connection.atRequestBoundary()) {
+    reason = metrics::CloseReason::kHandover;
+  }
   // EPOLL_CTL_DEL before close: the fd's interest lives with the open file,
   // and the fd number may be reused by the next accept at once.
   if (connection.registered_events != 0 && !loop_.forget(connection.fd())) {
@@ -220,9 +232,12 @@ void Worker::close(Connection& connection, metrics::CloseReason reason) {
   connection.onClosed(reason);
   counters_.connections_closed.increment();
   wheel_.cancel(connection);
+  const bool handed_over = reason == metrics::CloseReason::kHandover;
   if (spdlog::should_log(spdlog::level::debug)) {
-    spdlog::debug("{}, {} closed", connection.peer().ip(), connection.peer().port());
+    spdlog::debug("{}, {} {}", connection.peer().ip(), connection.peer().port(),
+                  handed_over ? "handed over to the next process" : "closed");
   }
+  if (handed_over) handover_->add(connection.releaseSocket(), connection.listenerId());
   const std::size_t slot = connection.slot;
   std::swap(connections_[slot], connections_.back());
   connections_[slot]->slot = slot;

@@ -21,6 +21,7 @@
 #include "core/buffer.h"
 #include "core/connection.h"
 #include "core/handoff_queue.h"
+#include "core/handover.h"
 #include "core/metrics/listener_stats.h"
 #include "core/event_loop.h"
 #include "core/protocol.h"
@@ -40,8 +41,12 @@ struct NewConnection {
 };
 
 // Stop: close idle connections now, the rest once they finish or at `deadline`.
+// With `handover`, a connection is passed on there instead of being closed
+// once it is between requests (HandoverList); only those still busy at
+// `deadline` are closed.
 struct BeginShutdown {
   std::chrono::steady_clock::time_point deadline;
+  HandoverList* handover = nullptr;
 };
 
 struct WorkerSettings {
@@ -93,7 +98,7 @@ class Worker final : private EventLoop::Handler {
   bool finished() const override { return shutting_down_ && connections_.empty(); }
 
   void adopt(NewConnection& message);
-  void beginShutdown(std::chrono::steady_clock::time_point deadline);
+  void beginShutdown(const BeginShutdown& shutdown);
   void replaceProtocols(const ReplaceProtocols& replace);
   void windDown(Connection& connection, bool grace_over);
   std::vector<Connection*> openConnections() const;
@@ -121,6 +126,7 @@ class Worker final : private EventLoop::Handler {
   Buffer output_scratch_;
   std::vector<Answer> answers_scratch_;
   bool shutting_down_ = false;
+  HandoverList* handover_ = nullptr;  // while stopping: where idle connections go instead of closing
   std::chrono::steady_clock::time_point shutdown_deadline_{};
   std::chrono::steady_clock::time_point grace_end_{};
 };

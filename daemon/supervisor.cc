@@ -78,6 +78,14 @@ int Supervisor::run(const config::Config& config) {
     if (address && !unclaimed.from_socket_unit) systemd_->forgetListener(*address);
   }
   server_->start();
+  if (std::vector<HandedConnection> handed = systemd_->handedConnections(); !handed.empty()) {
+    const std::size_t offered = handed.size();
+    const std::size_t adopted = server_->adopt(std::move(handed));
+    spdlog::info("took in {} of the {} connections the previous process handed over", adopted, offered);
+  }
+  // Ours now (or closed): the store's copies must go, or a connection closed
+  // here would stay open there.
+  systemd_->forgetHandedConnections();
   last_status_ = Clock::now();
   spdlog::info("ready: {}", statusLine(0));
   systemd_->ready(statusLine(0));
@@ -94,7 +102,10 @@ int Supervisor::run(const config::Config& config) {
   }
 
   systemd_->stopping();
-  server_->stop();
+  // Under systemd, connections between requests go to its fd store: a
+  // restart's next process takes them in, a stop's are closed by systemd.
+  std::vector<HandedConnection> handed = server_->stop(systemd_->canStoreConnections());
+  systemd_->storeConnections(std::move(handed));
   spdlog::info("shutdown complete");
   return kExitOk;
 }

@@ -1,9 +1,16 @@
 #include "daemon/systemd.h"
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-login.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <string_view>
 
 #include <spdlog/spdlog.h>
@@ -11,15 +18,80 @@
 namespace epolld {
 namespace {
 
-constexpr std::string_view kStoredPrefix = "listen-";
+constexpr std::string_view kListenerPrefix = "listen-";
+constexpr std::string_view kConnectionPrefix = "conn-";
+// The most descriptors one message may carry (the kernel's SCM_MAX_FD).
+constexpr std::size_t kMaxFdsPerMessage = 253;
+constexpr std::uint64_t kBarrierTimeoutUsec = 10'000'000;
+constexpr std::uint64_t kBusTimeoutUsec = 2'000'000;
 
-// FDNAME= allows printable ASCII without ':', so "[::1]:2003" is spelled "listen-__1-2003".
-std::string fdName(const SocketAddress& address) {
-  std::string name = std::string(kStoredPrefix) + address.ip() + "-" + std::to_string(address.port());
-  for (char& c : name) {
-    if (c == ':') c = '_';
-  }
+// FDNAME= allows printable ASCII without ':', so "[::1]:2003" is spelled "__1-2003".
+std::string addressName(const SocketAddress& address) {
+  std::string name = address.ip() + "-" + std::to_string(address.port());
+  std::ranges::replace(name, ':', '_');
   return name;
+}
+
+std::string fdName(const SocketAddress& address) { return std::string(kListenerPrefix) + addressName(address); }
+
+// "conn-http-127.0.0.1-8080": a connection of the http listener on 127.0.0.1:8080.
+std::string connectionName(const HandedConnection& connection) {
+  return std::string(kConnectionPrefix) + connection.protocol + "-" + addressName(connection.listener);
+}
+
+// The listener a stored connection's name names; nullopt if it is not one.
+std::optional<HandedConnection> parseConnectionName(std::string_view name) {
+  if (!name.starts_with(kConnectionPrefix)) return std::nullopt;
+  name.remove_prefix(kConnectionPrefix.size());
+  const std::size_t protocol_end = name.find('-');
+  const std::size_t port_start = name.rfind('-');
+  if (protocol_end == std::string_view::npos || port_start == protocol_end) return std::nullopt;
+  std::string ip(name.substr(protocol_end + 1, port_start - protocol_end - 1));
+  std::ranges::replace(ip, '_', ':');
+  const std::string_view port_text = name.substr(port_start + 1);
+  unsigned port = 0;
+  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  const auto address = SocketAddress::parse(ip, static_cast<std::uint16_t>(port));
+  if (!address) return std::nullopt;
+  return HandedConnection{UniqueFd(), *address, std::string(name.substr(0, protocol_end))};
+}
+
+// FileDescriptorStoreMax= minus what the store holds, asked of systemd over
+// D-Bus (systemd 252 does not tell a service its store's size otherwise);
+// nullopt when that cannot be asked.
+std::optional<std::size_t> storeRoomFromBus() {
+  char* unit_name = nullptr;
+  if (sd_pid_get_unit(0, &unit_name) < 0) return std::nullopt;
+  const std::unique_ptr<char, decltype(&free)> unit(unit_name, free);
+  char* object_path = nullptr;
+  if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit.get(), &object_path) < 0) return std::nullopt;
+  const std::unique_ptr<char, decltype(&free)> path(object_path, free);
+  sd_bus* connection = nullptr;
+  if (const int result = sd_bus_open_system(&connection); result < 0) {
+    spdlog::warn("cannot ask systemd for the fd store's size: sd_bus_open_system: {}", std::strerror(-result));
+    return std::nullopt;
+  }
+  const std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)> bus(connection, sd_bus_flush_close_unref);
+  sd_bus_set_method_call_timeout(bus.get(), kBusTimeoutUsec);
+  const auto property = [&](const char* name) -> std::optional<std::uint32_t> {
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    std::uint32_t value = 0;
+    const int result = sd_bus_get_property_trivial(bus.get(), "org.freedesktop.systemd1", path.get(),
+                                                   "org.freedesktop.systemd1.Service", name, &error, 'u', &value);
+    if (result < 0) {
+      spdlog::warn("cannot ask systemd for the fd store's size: {}: {}", name,
+                   error.message != nullptr ? error.message : std::strerror(-result));
+    }
+    sd_bus_error_free(&error);
+    return result < 0 ? std::nullopt : std::optional(value);
+  };
+  const auto max = property("FileDescriptorStoreMax");
+  const auto held = property("NFileDescriptorStore");
+  if (!max || !held) return std::nullopt;
+  return *max > *held ? *max - *held : 0;
 }
 
 }  // namespace
@@ -31,17 +103,31 @@ Systemd::Systemd(InheritedSockets& inherited) {
   if (count < 0) {
     spdlog::error("sd_listen_fds_with_names: {}", std::strerror(-count));
   }
+  std::size_t listeners = 0;
   for (int i = 0; i < count; ++i) {
     // What we stored ourselves carries our FDNAME; anything else comes from
     // a socket unit (named after it, or by its FileDescriptorName=).
-    const bool stored = names != nullptr && std::string_view(names[i]).starts_with(kStoredPrefix);
-    inherited.add(UniqueFd(SD_LISTEN_FDS_START + i), !stored);
+    UniqueFd fd(SD_LISTEN_FDS_START + i);
+    const std::string_view name = names != nullptr ? names[i] : "";
+    if (name.starts_with(kConnectionPrefix)) {
+      if (std::ranges::find(handed_names_, name) == handed_names_.end()) handed_names_.emplace_back(name);
+      if (std::optional<HandedConnection> connection = parseConnectionName(name)) {
+        connection->fd = std::move(fd);
+        handed_.push_back(std::move(*connection));
+      } else {
+        spdlog::warn("systemd passed a connection named '{}', which names no listener; closing it", name);
+      }
+      continue;
+    }
+    inherited.add(std::move(fd), !name.starts_with(kListenerPrefix));
+    ++listeners;
   }
   if (names != nullptr) {
     for (int i = 0; i < count; ++i) free(names[i]);
     free(names);
   }
-  if (count > 0) spdlog::info("systemd passed {} listening sockets", count);
+  if (listeners > 0) spdlog::info("systemd passed {} listening sockets", listeners);
+  if (!handed_.empty()) spdlog::info("systemd passed {} connections from the previous process", handed_.size());
 
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(1, &usec) > 0 && usec > 0) {
@@ -80,11 +166,72 @@ void Systemd::storeListener(const ListenSocket& listener) {
     spdlog::warn("sd_pid_notify_with_fds(FDSTORE): {}", std::strerror(-result));
     store_warned_ = true;
   }
+  if (result > 0) ++listeners_stored_;
 }
 
 void Systemd::forgetListener(const SocketAddress& address) {
   if (getenv("NOTIFY_SOCKET") == nullptr) return;
   notify("FDSTOREREMOVE=1\nFDNAME=" + fdName(address));
+  if (listeners_stored_ > 0) --listeners_stored_;
+}
+
+bool Systemd::canStoreConnections() const { return getenv("NOTIFY_SOCKET") != nullptr; }
+
+// The store's room: $FDSTORE (FileDescriptorStoreMax=, as systemd 254 and
+// later pass it) less the listeners kept there, else asked over D-Bus.
+std::optional<std::size_t> Systemd::storeRoom() const {
+  if (const char* max = getenv("FDSTORE")) {
+    std::size_t value = 0;
+    const std::string_view text(max);
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error == std::errc() && end == text.data() + text.size()) {
+      return value > listeners_stored_ ? value - listeners_stored_ : 0;
+    }
+  }
+  return storeRoomFromBus();
+}
+
+std::size_t Systemd::storeConnections(std::vector<HandedConnection> connections) {
+  if (connections.empty()) return 0;
+  const std::optional<std::size_t> room = storeRoom();
+  if (room && *room < connections.size()) {
+    spdlog::warn("the fd store has room for {} of the {} connections to hand over (FileDescriptorStoreMax=): "
+                 "closing {}",
+                 *room, connections.size(), connections.size() - *room);
+    connections.resize(*room);  // closes the rest
+  }
+  // One message per listener and per kMaxFdsPerMessage connections: FDNAME=
+  // names every descriptor of its message.
+  std::map<std::string, std::vector<int>> by_name;
+  for (const HandedConnection& connection : connections) {
+    by_name[connectionName(connection)].push_back(connection.fd.get());
+  }
+  std::size_t stored = 0;
+  for (const auto& [name, fds] : by_name) {
+    const std::string state = "FDSTORE=1\nFDNAME=" + name;
+    for (std::size_t first = 0; first < fds.size(); first += kMaxFdsPerMessage) {
+      const std::size_t count = std::min(kMaxFdsPerMessage, fds.size() - first);
+      const int result = sd_pid_notify_with_fds(0, 0, state.c_str(), fds.data() + first, static_cast<unsigned>(count));
+      if (result <= 0) {
+        spdlog::error("sd_pid_notify_with_fds(FDSTORE) for {} connections: {}", count,
+                      result < 0 ? std::strerror(-result) : "no NOTIFY_SOCKET");
+        continue;
+      }
+      stored += count;
+    }
+  }
+  // The messages are read by systemd in its own time: once the barrier
+  // returns, it has them all, and closing ours (and exiting) loses nothing.
+  if (const int result = sd_notify_barrier(0, kBarrierTimeoutUsec); result < 0) {
+    spdlog::error("sd_notify_barrier: {}; connections may be lost", std::strerror(-result));
+  }
+  spdlog::info("handed {} connections over to the next process (systemd's fd store)", stored);
+  return stored;
+}
+
+void Systemd::forgetHandedConnections() {
+  for (const std::string& name : handed_names_) notify("FDSTOREREMOVE=1\nFDNAME=" + name);
+  handed_names_.clear();
 }
 
 }  // namespace epolld

@@ -1,7 +1,8 @@
 // systemd's side of the daemon, through libsystemd's sd-daemon API: the
 // notify protocol (READY, RELOADING, STOPPING, STATUS, WATCHDOG), socket
-// activation and the file descriptor store. Every call is a no-op when epolld
-// does not run under systemd (no NOTIFY_SOCKET, no LISTEN_FDS).
+// activation and the file descriptor store, which keeps the listening sockets
+// and, across a restart, the established connections. Every call is a no-op
+// when epolld does not run under systemd (no NOTIFY_SOCKET, no LISTEN_FDS).
 //
 // Main thread only.
 #pragma once
@@ -10,7 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/handover.h"
 #include "core/listen_socket.h"
 #include "core/socket_address.h"
 
@@ -18,8 +21,9 @@ namespace epolld {
 
 class Systemd {
  public:
-  // Takes the sockets systemd passed (LISTEN_FDS: socket units and the fd
-  // store) into `inherited`, and reads the watchdog period.
+  // Takes the listening sockets systemd passed (LISTEN_FDS: socket units and
+  // the fd store) into `inherited`, keeps the connections the previous
+  // process stored for handedConnections(), and reads the watchdog period.
   explicit Systemd(InheritedSockets& inherited);
 
   void ready(std::string_view status);
@@ -36,11 +40,30 @@ class Systemd {
   void storeListener(const ListenSocket& listener);
   void forgetListener(const SocketAddress& address);
 
+  // Whether a stopping daemon can pass its connections on: it runs under
+  // systemd, whose fd store keeps them for the next start (a restart), or
+  // closes them (a stop).
+  bool canStoreConnections() const;
+  // Puts `connections` in the fd store, as many as it has room for, and
+  // closes the rest; returns how many went in. Returns once systemd has
+  // taken them, so the daemon may exit.
+  std::size_t storeConnections(std::vector<HandedConnection> connections);
+  // The connections the previous process stored, for the server to take in.
+  std::vector<HandedConnection> handedConnections() { return std::exchange(handed_, {}); }
+  // Takes them out of the store (FDSTOREREMOVE), once taken in or closed,
+  // so that the next stop does not pass a socket twice and a closed one is
+  // not kept open by the store's copy.
+  void forgetHandedConnections();
+
  private:
   void notify(const std::string& state);
+  std::optional<std::size_t> storeRoom() const;
 
   std::optional<std::chrono::milliseconds> watchdog_period_;
   bool store_warned_ = false;
+  std::size_t listeners_stored_ = 0;
+  std::vector<HandedConnection> handed_;
+  std::vector<std::string> handed_names_;
 };
 
 }  // namespace epolld

@@ -25,6 +25,7 @@ ListenerSnapshot ListenerStats::sum() const {
       total.closed_by_reason[reason] += block.closed_by_reason[reason].load();
     }
     total.accepted += block.accepted.load();
+    total.adopted += block.adopted.load();
     total.refused += block.refused.load();
     total.bytes_received += block.bytes_received.load();
     total.bytes_sent += block.bytes_sent.load();

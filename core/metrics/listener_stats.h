@@ -40,10 +40,11 @@ enum class CloseReason {
   kTimeout,   // idle_timeout, or a protocol's own deadline (header_timeout)
   kError,     // the socket failed (a reset), or the client broke a limit
   kShutdown,  // epolld was stopping
+  kHandover,  // epolld was stopping and passed it, idle, to its successor (systemd's fd store)
 };
-inline constexpr std::size_t kCloseReasonCount = 5;
-inline constexpr std::array<std::string_view, kCloseReasonCount> kCloseReasonNames{"peer", "done", "timeout", "error",
-                                                                                  "shutdown"};
+inline constexpr std::size_t kCloseReasonCount = 6;
+inline constexpr std::array<std::string_view, kCloseReasonCount> kCloseReasonNames{"peer",  "done",     "timeout",
+                                                                                  "error", "shutdown", "handover"};
 
 // One writer thread's counts for one listener. An acceptor writes accepted and
 // refused; a worker writes the rest. alignas(64): blocks of different threads
@@ -53,7 +54,10 @@ struct alignas(64) ListenerCounters {
   // Acceptor. Count `accepted` before handing the connection to a worker, so
   // the worker's close is ordered after it (see ListenerSnapshot::open()).
   // A connection refused at max_connections is counted in `refused` only.
+  // `adopted`: handed over by the previous process at a restart, and taken
+  // in like an accepted one.
   Counter accepted;
+  Counter adopted;
   Counter refused;
   // Worker.
   Counter closed;
@@ -76,6 +80,7 @@ struct alignas(64) ListenerCounters {
 // request in a status slot and not yet in the histogram).
 struct ListenerSnapshot {
   std::uint64_t accepted = 0;
+  std::uint64_t adopted = 0;
   std::uint64_t refused = 0;
   std::uint64_t closed = 0;
   std::array<std::uint64_t, kCloseReasonCount> closed_by_reason{};
@@ -85,9 +90,9 @@ struct ListenerSnapshot {
   HistogramSnapshot request_duration;
 
   // Connections open now. ListenerStats::sum() reads every `closed` (acquire)
-  // before any `accepted`, so it never sees more closes than accepts; the
-  // guard is for snapshots built some other way.
-  std::uint64_t open() const noexcept { return accepted > closed ? accepted - closed : 0; }
+  // before any `accepted` or `adopted`, so it never sees more closes than
+  // connections taken in; the guard is for snapshots built some other way.
+  std::uint64_t open() const noexcept { return accepted + adopted > closed ? accepted + adopted - closed : 0; }
   std::uint64_t requests() const noexcept;
 };
 

@@ -25,11 +25,13 @@ struct ListenerFamily {
   std::uint64_t (*value)(const ListenerSnapshot&);
 };
 
-constexpr std::array<ListenerFamily, 5> kListenerFamilies{{
+constexpr std::array<ListenerFamily, 6> kListenerFamilies{{
     {"epolld_connections_open", "Client connections open now.", MetricType::kGauge,
      [](const ListenerSnapshot& s) { return s.open(); }},
     {"epolld_connections_accepted_total", "Client connections accepted.", MetricType::kCounter,
      [](const ListenerSnapshot& s) { return s.accepted; }},
+    {"epolld_connections_adopted_total", "Client connections handed over by the previous process at a restart.",
+     MetricType::kCounter, [](const ListenerSnapshot& s) { return s.adopted; }},
     {"epolld_connections_refused_total", "Client connections closed at once because max_connections were open.",
      MetricType::kCounter, [](const ListenerSnapshot& s) { return s.refused; }},
     {"epolld_bytes_received_total", "Bytes received from clients.", MetricType::kCounter,

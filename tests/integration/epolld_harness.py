@@ -27,6 +27,23 @@ LINE_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - (?P<name>\S+) - "
 LISTENING_RE = re.compile(r"(?<!stopped )listening on (?:\[(?P<v6>[^\]]+)\]|(?P<v4>[0-9.]+)):(?P<port>\d+) \((?P<proto>\w+)\)")
 
 
+# Run by Python in the child: moves the fds named in argv[1] to 3, 4, ...,
+# sets LISTEN_PID to its own PID and execs argv[2:] (the PID stays the same).
+PLACE_FDS_AND_EXEC = """
+import fcntl, os, sys
+fds = [int(fd) for fd in sys.argv[1].split(",")]
+above = max(fds + [2 + len(fds)]) + 1
+moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
+for fd in set(fds):
+    os.close(fd)
+for index, fd in enumerate(moved):
+    os.dup2(fd, 3 + index)
+    os.close(fd)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 def wait_until(predicate, timeout=10.0, interval=0.01, message="condition"):
     """Polls `predicate` until it returns a true value, which is returned."""
     deadline = time.monotonic() + timeout * SLOWDOWN
@@ -128,7 +145,7 @@ class Daemon:
     unless it has one; listeners default to one echo listener.
     """
 
-    def __init__(self, config=None, env=None, rlimit_nofile=None, args=None, expect_listeners=None):
+    def __init__(self, config=None, env=None, rlimit_nofile=None, args=None, expect_listeners=None, passed_fds=None):
         self.config = dict(config or {})
         self.config.setdefault("listeners", [listener()])
         self.dir = tempfile.mkdtemp(prefix="epolld-test-")
@@ -144,6 +161,9 @@ class Daemon:
         self.rlimit_nofile = rlimit_nofile
         self.args = args or []
         self.expect_listeners = len(self.config["listeners"]) if expect_listeners is None else expect_listeners
+        # [(fd, name)]: passed as systemd passes them (LISTEN_FDS from fd 3,
+        # LISTEN_FDNAMES, LISTEN_PID), as a restart's fd store does.
+        self.passed_fds = passed_fds or []
         self.process = None
         self.ports = []
 
@@ -168,9 +188,15 @@ class Daemon:
         # O_APPEND: the daemon shares this open file, offset included, and
         # reading it seeks; appends land at the end whatever the offset.
         self.stderr = open(os.path.join(self.dir, "stderr"), "a+")
-        self.process = subprocess.Popen([BINARY, "--config", self.config_path] + self.args, cwd=self.dir,
-                                        env=self.env, stdout=subprocess.DEVNULL, stderr=self.stderr,
-                                        preexec_fn=limit_fds)
+        command = [BINARY, "--config", self.config_path] + self.args
+        env = self.env
+        if self.passed_fds:
+            fds = [fd for fd, _ in self.passed_fds]
+            env = dict(env, LISTEN_FDS=str(len(fds)), LISTEN_FDNAMES=":".join(name for _, name in self.passed_fds))
+            command = [sys.executable, "-c", PLACE_FDS_AND_EXEC, ",".join(map(str, fds))] + command
+        self.process = subprocess.Popen(command, cwd=self.dir, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=self.stderr, preexec_fn=limit_fds,
+                                        pass_fds=[fd for fd, _ in self.passed_fds])
         if self.expect_listeners:
             # "ready" comes once every listener is bound and every thread runs.
             wait_until(lambda: self.process.poll() is not None or " - INFO - ready: " in self.stderr_text(), 20,

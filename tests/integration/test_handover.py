@@ -1,0 +1,332 @@
+"""A restart that no client notices, on the host: a fake systemd (a notify
+socket with an fd store) takes the connections a stopping epolld hands over,
+and passes them to the next epolld as systemd does (LISTEN_FDS from fd 3,
+LISTEN_FDNAMES, LISTEN_PID). Clients keep their connections across it: idle
+ones, ones whose request arrived while no process ran, and a busy one that
+finishes its request first. A full store, and stored descriptors that are not
+what their names say, are closed and logged."""
+
+import array
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from epolld_harness import SLOWDOWN, Daemon, free_port, listener, read_until_closed, wait_until  # noqa: E402
+
+# The most descriptors one notify message may carry (SCM_MAX_FD).
+MAX_FDS = 253
+HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: handover\r\n\r\n"
+
+
+class FakeSystemd:
+    """systemd's notify socket and fd store, as much as a restart needs:
+    FDSTORE=1 with FDNAME= keeps descriptors (up to `store_max`; the rest are
+    closed, as systemd closes them), FDSTOREREMOVE=1 drops a name's, and
+    BARRIER=1 is answered by closing its descriptor."""
+
+    def __init__(self, store_max=1000):
+        self.dir = tempfile.mkdtemp(prefix="epolld-fdstore-")
+        self.address = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.address)
+        self.sock.settimeout(0.05)
+        self.store_max = store_max
+        self.store = []  # [(fd, name)]
+        self.messages = []
+        self.lock = threading.Lock()
+        self.running = True
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.start()
+
+    def env(self):
+        # FDSTORE: the store's size, as systemd 254 and later tell a service.
+        return {"NOTIFY_SOCKET": self.address, "FDSTORE": str(self.store_max)}
+
+    def _serve(self):
+        while self.running:
+            fds = array.array("i")
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(MAX_FDS * fds.itemsize))
+            except socket.timeout:
+                continue
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            with self.lock:
+                self.messages.append(data.decode())
+                if fields.get("FDSTORE") == "1":
+                    for fd in fds:
+                        if len(self.store) < self.store_max:
+                            self.store.append((fd, fields.get("FDNAME", "stored")))
+                        else:
+                            os.close(fd)
+                    continue
+                for fd in fds:  # BARRIER=1's pipe: closing it answers
+                    os.close(fd)
+                if fields.get("FDSTOREREMOVE") == "1":
+                    for fd, name in [entry for entry in self.store if entry[1] == fields.get("FDNAME")]:
+                        os.close(fd)
+                        self.store.remove((fd, name))
+
+    def names(self):
+        with self.lock:
+            return [name for _, name in self.store]
+
+    def stored(self):
+        with self.lock:
+            return list(self.store)
+
+    def removed(self):
+        with self.lock:
+            return [m.split("FDNAME=", 1)[1] for m in self.messages if m.startswith("FDSTOREREMOVE=1")]
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+        for fd, _ in self.store:
+            os.close(fd)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def http_exchange(sock, request=HTTP_REQUEST):
+    """Sends one keep-alive request and reads its whole response."""
+    sock.sendall(request)
+    return read_response(sock)
+
+
+def read_response(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError(f"closed after {data!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed inside a body")
+        body += chunk
+    return head.split(b"\r\n")[0], body
+
+
+def unread_bytes(server_port, client_port):
+    """Bytes waiting in the kernel, unread by the daemon, on its side of the
+    connection from `client_port` (the rx_queue of /proc/net/tcp)."""
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
+            if int(local, 16) == server_port and int(remote, 16) == client_port:
+                return int(fields[4].split(":")[1], 16)
+    raise AssertionError(f"no connection {server_port} <- {client_port} in /proc/net/tcp")
+
+
+def echo_exchange(sock, payload):
+    sock.sendall(payload)
+    received = b""
+    while len(received) < len(payload):
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {len(received)} bytes")
+        received += chunk
+    return received
+
+
+class Handover(unittest.TestCase):
+    def setUp(self):
+        self.systemd = None
+        self.echo_port, self.http_port = free_port(), free_port()
+
+    def tearDown(self):
+        if self.systemd:
+            self.systemd.close()
+
+    def config(self, **extra):
+        config = {"workers": 2, "shutdown_timeout": "2s",
+                  "listeners": [listener("echo", port=self.echo_port), listener("http", port=self.http_port)]}
+        config.update(extra)
+        return config
+
+    def fake_systemd(self, store_max=1000):
+        self.systemd = FakeSystemd(store_max)
+        return self.systemd
+
+    def successor(self, config=None, **kwargs):
+        """The next epolld, given what the store holds, as systemd passes it."""
+        return Daemon(config or self.config(), env=self.systemd.env(), passed_fds=self.systemd.stored(), **kwargs)
+
+    def connect(self, port, count):
+        socks = []
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10 * SLOWDOWN)
+            self.addCleanup(sock.close)
+            socks.append(sock)
+        return socks
+
+    def test_idle_connections_and_requests_sent_meanwhile_cross_a_restart(self):
+        systemd = self.fake_systemd()
+        with Daemon(self.config(), env=systemd.env()) as first:
+            echoes = self.connect(self.echo_port, 20)
+            https = self.connect(self.http_port, 20)
+            for i, sock in enumerate(echoes):
+                self.assertEqual(echo_exchange(sock, f"before {i}\n".encode()), f"before {i}\n".encode())
+            for sock in https:
+                self.assertEqual(http_exchange(sock), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.process.wait(30 * SLOWDOWN), 0)
+            first.wait_for_log("handed 40 connections over to the next process")
+        names = systemd.names()
+        self.assertEqual(names.count(f"conn-echo-127.0.0.1-{self.echo_port}"), 20, names)
+        self.assertEqual(names.count(f"conn-http-127.0.0.1-{self.http_port}"), 20, names)
+        # No process serves them now: what clients send waits in the kernel.
+        for i, sock in enumerate(echoes[:10]):
+            sock.sendall(f"meanwhile {i}\n".encode())
+        for sock in https[:10]:
+            sock.sendall(HTTP_REQUEST)
+        with self.successor() as second:
+            for i, sock in enumerate(echoes[:10]):
+                expected = f"meanwhile {i}\n".encode()
+                self.assertEqual(sock.recv(len(expected), socket.MSG_WAITALL), expected)
+            for sock in https[:10]:
+                self.assertEqual(read_response(sock), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            for i, sock in enumerate(echoes):
+                payload = f"after {i}\n".encode() * 50
+                self.assertEqual(echo_exchange(sock, payload), payload)
+            for sock in https:
+                self.assertEqual(http_exchange(sock), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            second.wait_for_log("took in 40 of the 40 connections the previous process handed over")
+            local = {sock.getsockname()[1] for sock in echoes + https}
+            adopted = {int(port) for port in re.findall(r"adopt connection from 127\.0\.0\.1, (\d+), fd = \d+",
+                                                        second.log_text())}
+            self.assertEqual(adopted, local)
+            # Taken out of the store, so that a close here is a close.
+            wait_until(lambda: not any(name.startswith("conn-") for name in systemd.names()),
+                       message="the connections to leave the store")
+            self.assertIn(f"conn-echo-127.0.0.1-{self.echo_port}", systemd.removed())
+            # A client that closes now is seen closing: no copy is left behind.
+            echoes[0].shutdown(socket.SHUT_WR)
+            self.assertEqual(read_until_closed(echoes[0]), b"")
+            second.send_signal(signal.SIGTERM)
+            self.assertEqual(second.process.wait(30 * SLOWDOWN), 0)
+        self.assertEqual(len([n for n in systemd.names() if n.startswith("conn-")]), 39)
+
+    def test_a_request_half_received_is_answered_first_and_one_never_finished_is_closed(self):
+        systemd = self.fake_systemd()
+        with Daemon(self.config(), env=systemd.env()) as first:
+            busy, stalled, idle = self.connect(self.http_port, 3)
+            self.assertEqual(http_exchange(idle)[0], b"HTTP/1.1 200 OK")
+            busy.sendall(b"GET / HTTP/1.1\r\nHost: busy\r\n")
+            stalled.sendall(b"GET / HTTP/1.1\r\nHost: stalled\r\n")
+            # Read by the daemon, not just queued in the kernel: those
+            # sessions are mid-request when the stop begins.
+            for sock in (busy, stalled):
+                wait_until(lambda: unread_bytes(self.http_port, sock.getsockname()[1]) == 0,
+                           message="the daemon to read the half request")
+            first.send_signal(signal.SIGTERM)
+            first.wait_for_log("received SIGTERM")
+            # The old process still answers the request it had begun to read.
+            busy.sendall(b"\r\n")
+            self.assertEqual(read_response(busy), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            # One never finished is closed at shutdown_timeout, with nothing sent.
+            self.assertEqual(read_until_closed(stalled), b"")
+            self.assertEqual(first.process.wait(30 * SLOWDOWN), 0)
+            first.wait_for_log("handed 2 connections over to the next process")
+        with self.successor():
+            self.assertEqual(http_exchange(busy), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            self.assertEqual(http_exchange(idle), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+
+    def test_a_full_store_takes_what_fits_and_the_rest_are_closed(self):
+        # Room for the two listeners and three connections.
+        systemd = self.fake_systemd(store_max=5)
+        with Daemon(self.config(), env=systemd.env()) as first:
+            echoes = self.connect(self.echo_port, 10)
+            for sock in echoes:
+                self.assertEqual(echo_exchange(sock, b"ping"), b"ping")
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.process.wait(30 * SLOWDOWN), 0)
+            first.wait_for_log("the fd store has room for 3 of the 10 connections to hand over")
+            first.wait_for_log("handed 3 connections over to the next process")
+        closed = 0
+        for sock in echoes:
+            sock.settimeout(0.2 * SLOWDOWN)
+            try:
+                closed += sock.recv(1) == b""
+            except socket.timeout:
+                pass  # in the store, waiting for the next process
+        self.assertEqual(closed, 7)
+
+    def test_stored_descriptors_that_are_not_live_connections_of_a_listener_are_closed(self):
+        systemd = self.fake_systemd()
+        other_port = free_port()
+        with Daemon(self.config(), env=systemd.env()) as first:
+            kept = self.connect(self.echo_port, 3)
+            gone = self.connect(self.echo_port, 1)[0]
+            for sock in kept + [gone]:
+                self.assertEqual(echo_exchange(sock, b"x"), b"x")
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.process.wait(30 * SLOWDOWN), 0)
+        gone.close()  # its peer closes while it waits in the store
+        # What a broken or foreign store could hold, under connection names.
+        pipe_read, pipe_write = os.pipe()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        listening = socket.socket()
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        stray_peer = socket.create_connection(("127.0.0.1", listening.getsockname()[1]))
+        stray, _ = listening.accept()
+        for sock in (udp, listening, stray_peer, stray):
+            self.addCleanup(sock.close)
+        os.close(pipe_write)
+        extra = [(pipe_read, f"conn-echo-127.0.0.1-{self.echo_port}"),
+                 (udp.fileno(), f"conn-echo-127.0.0.1-{self.echo_port}"),
+                 (listening.fileno(), f"conn-echo-127.0.0.1-{self.echo_port}"),
+                 (stray.fileno(), f"conn-echo-127.0.0.1-{self.echo_port}"),
+                 (stray.fileno(), f"conn-echo-127.0.0.1-{other_port}"),
+                 (stray.fileno(), f"conn-http-127.0.0.1-{self.echo_port}"),
+                 (stray.fileno(), "conn-echo-not-an-address")]
+        passed = self.systemd.stored() + extra
+        with Daemon(self.config(max_connections=2), env=systemd.env(), passed_fds=passed) as second:
+            # Three live ones pass the checks; seven do not.
+            second.wait_for_log("took in 3 of the 10 connections the previous process handed over")
+            text = second.log_text()
+            for reason in ("not a socket", "not a TCP socket", "a listening socket, not a connection",
+                           "the client has closed it", "no http listener is configured on it any more",
+                           f"bound to 127.0.0.1:{listening.getsockname()[1]}, not to 127.0.0.1:{self.echo_port}",
+                           f"127.0.0.1:{other_port} (echo): no echo listener is configured on it any more"):
+                self.assertIn(reason, text)
+            self.assertIn("a connection named 'conn-echo-not-an-address', which names no listener", text)
+            # max_connections counts adopted connections: one of the three is refused.
+            second.wait_for_log(r"max_connections \(2\) reached: refusing 127\.0\.0\.1")
+            served = []
+            for sock in kept:
+                try:
+                    if echo_exchange(sock, b"still there") == b"still there":
+                        served.append(sock)
+                except ConnectionError:
+                    pass
+            self.assertEqual(len(served), 2)
+            # The daemon goes on serving: once one leaves, a new client gets in.
+            port = served[0].getsockname()[1]
+            served[0].close()
+            second.wait_for_log(r"127\.0\.0\.1, %d closed" % port)
+            with socket.create_connection(("127.0.0.1", self.echo_port), timeout=10 * SLOWDOWN) as fresh:
+                self.assertEqual(echo_exchange(fresh, b"new"), b"new")
+            self.assertEqual(second.stop(), 0)
+        os.close(pipe_read)
+
+
+if __name__ == "__main__":
+    unittest.main()
