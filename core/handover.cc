@@ -5,11 +5,44 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <map>
+#include <optional>
 
 namespace epolld {
 namespace {
+
+// The kernel's SCM_MAX_FD: the most descriptors one message may carry.
+constexpr std::size_t kMaxFdsPerMessage = 253;
+// Room for the queued messages (the kernel caps it at twice wmem_max): each
+// costs its buffer overhead, about 1 KiB, whatever the descriptors it carries.
+constexpr int kBundleBuffer = 4 * 1024 * 1024;
+
+// "http 0.0.0.0:8080", "echo [::1]:2003"
+std::string listenerKey(const HandedConnection& connection) {
+  return connection.protocol + " " + connection.listener.toString();
+}
+
+std::optional<HandedConnection> parseListenerKey(std::string_view key) {
+  const std::size_t space = key.find(' ');
+  const std::size_t colon = key.rfind(':');
+  if (space == std::string_view::npos || colon == std::string_view::npos || colon < space) return std::nullopt;
+  std::string_view ip = key.substr(space + 1, colon - space - 1);
+  if (ip.starts_with('[') && ip.ends_with(']')) ip = ip.substr(1, ip.size() - 2);
+  const std::string_view port_text = key.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  const auto address = SocketAddress::parse(ip, static_cast<std::uint16_t>(port));
+  if (!address || space == 0) return std::nullopt;
+  return HandedConnection{UniqueFd(), *address, std::string(key.substr(0, space))};
+}
 
 int socketOption(int fd, int level, int name, int& value) {
   socklen_t length = sizeof value;
@@ -17,6 +50,97 @@ int socketOption(int fd, int level, int name, int& value) {
 }
 
 }  // namespace
+
+PackedConnections packConnections(const std::vector<HandedConnection>& connections) {
+  PackedConnections result;
+  int ends[2];
+  // SEQPACKET: one message per send, and a socketpair's queue is bounded by
+  // the buffer only, not by a datagram count.
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0) {
+    result.error = std::string("socketpair: ") + std::strerror(errno);
+    return result;
+  }
+  const UniqueFd sender(ends[0]);
+  result.bundle.reset(ends[1]);
+  // Best effort: without it the kernel's default holds fewer messages.
+  setsockopt(sender.get(), SOL_SOCKET, SO_SNDBUF, &kBundleBuffer, sizeof kBundleBuffer);
+  // One message per listener and per kMaxFdsPerMessage connections, in
+  // order, so that what was packed is a prefix of `connections`.
+  std::size_t first = 0;
+  while (first < connections.size()) {
+    const std::string key = listenerKey(connections[first]);
+    std::size_t end = first;
+    while (end < connections.size() && end - first < kMaxFdsPerMessage && listenerKey(connections[end]) == key) ++end;
+    const std::size_t count = end - first;
+    std::array<int, kMaxFdsPerMessage> fds{};
+    for (std::size_t i = 0; i < count; ++i) fds[i] = connections[first + i].fd.get();
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
+    iovec payload{const_cast<char*>(key.data()), key.size()};
+    msghdr message{};
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * count);
+    // Nobody reads until the next process starts: a full buffer (EAGAIN) or
+    // the limit on descriptors in flight (ETOOMANYREFS) ends the packing.
+    ssize_t sent;
+    do {
+      sent = sendmsg(sender.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      result.error = std::string("sendmsg: ") + std::strerror(errno);
+      break;
+    }
+    result.packed += count;
+    first = end;
+  }
+  return result;
+}
+
+std::vector<HandedConnection> unpackConnections(int bundle, std::vector<std::string>& problems) {
+  std::vector<HandedConnection> connections;
+  for (;;) {
+    char key[256];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+    iovec payload{key, sizeof key};
+    msghdr message{};
+    message.msg_iov = &payload;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t received = recvmsg(bundle, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (received < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) problems.push_back(std::string("recvmsg: ") + std::strerror(errno));
+      break;
+    }
+    std::vector<UniqueFd> fds;
+    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+      if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
+        fds.emplace_back(fd);
+      }
+    }
+    if (received == 0 && fds.empty()) break;  // the sender is gone and the queue is empty
+    const std::string_view name(key, static_cast<std::size_t>(received));
+    std::optional<HandedConnection> listener = parseListenerKey(name);
+    if (!listener || (message.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+      problems.push_back(std::to_string(fds.size()) + " connections under '" + std::string(name.substr(0, 64)) +
+                         "', " + (listener ? "cut short" : "which names no listener"));
+      continue;  // their descriptors close with `fds`
+    }
+    for (UniqueFd& fd : fds) connections.push_back({std::move(fd), listener->listener, listener->protocol});
+  }
+  return connections;
+}
 
 std::string whyNotAdoptable(int fd, const SocketAddress& listener, SocketAddress& peer) {
   struct stat status {};

@@ -48,6 +48,23 @@ class HandoverList {
   std::vector<Entry> entries_;
 };
 
+// Connections in flight between the two processes: each message of the
+// bundle's AF_UNIX socket names a listener ("http 0.0.0.0:8080", as
+// listenerKey() spells it) and carries its connections' descriptors
+// (SCM_RIGHTS, at most 253 a message). The kernel keeps queued descriptors
+// open, so holding the socket's receiving end keeps every connection: systemd
+// stores one descriptor instead of one per connection, whose duplicate check
+// costs it time quadratic in their number.
+struct PackedConnections {
+  UniqueFd bundle;        // the receiving end; invalid if none could be made
+  std::size_t packed = 0;  // the first `packed` connections are in it; the rest were not taken
+  std::string error;       // why the rest were not, if they were not
+};
+PackedConnections packConnections(const std::vector<HandedConnection>& connections);
+// Everything queued in `bundle`. A message that names no listener, or whose
+// descriptors were cut short, is reported in `problems`, its descriptors closed.
+std::vector<HandedConnection> unpackConnections(int bundle, std::vector<std::string>& problems);
+
 // Why `fd` cannot be taken in as a connection of the listener bound to
 // `listener` (a stored fd is checked, never trusted): not a TCP socket, a
 // listening one, bound elsewhere, not connected, or its peer has closed it

@@ -3,13 +3,11 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-login.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <string_view>
 
@@ -19,44 +17,17 @@ namespace epolld {
 namespace {
 
 constexpr std::string_view kListenerPrefix = "listen-";
-constexpr std::string_view kConnectionPrefix = "conn-";
-// The most descriptors one message may carry (the kernel's SCM_MAX_FD).
-constexpr std::size_t kMaxFdsPerMessage = 253;
+// The one stored descriptor that holds the connections handed over (see
+// packConnections).
+constexpr std::string_view kConnectionsName = "connections";
 constexpr std::uint64_t kBarrierTimeoutUsec = 10'000'000;
 constexpr std::uint64_t kBusTimeoutUsec = 2'000'000;
 
-// FDNAME= allows printable ASCII without ':', so "[::1]:2003" is spelled "__1-2003".
-std::string addressName(const SocketAddress& address) {
-  std::string name = address.ip() + "-" + std::to_string(address.port());
+// FDNAME= allows printable ASCII without ':', so "[::1]:2003" is spelled "listen-__1-2003".
+std::string fdName(const SocketAddress& address) {
+  std::string name = std::string(kListenerPrefix) + address.ip() + "-" + std::to_string(address.port());
   std::ranges::replace(name, ':', '_');
   return name;
-}
-
-std::string fdName(const SocketAddress& address) { return std::string(kListenerPrefix) + addressName(address); }
-
-// "conn-http-127.0.0.1-8080": a connection of the http listener on 127.0.0.1:8080.
-std::string connectionName(const HandedConnection& connection) {
-  return std::string(kConnectionPrefix) + connection.protocol + "-" + addressName(connection.listener);
-}
-
-// The listener a stored connection's name names; nullopt if it is not one.
-std::optional<HandedConnection> parseConnectionName(std::string_view name) {
-  if (!name.starts_with(kConnectionPrefix)) return std::nullopt;
-  name.remove_prefix(kConnectionPrefix.size());
-  const std::size_t protocol_end = name.find('-');
-  const std::size_t port_start = name.rfind('-');
-  if (protocol_end == std::string_view::npos || port_start == protocol_end) return std::nullopt;
-  std::string ip(name.substr(protocol_end + 1, port_start - protocol_end - 1));
-  std::ranges::replace(ip, '_', ':');
-  const std::string_view port_text = name.substr(port_start + 1);
-  unsigned port = 0;
-  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  const auto address = SocketAddress::parse(ip, static_cast<std::uint16_t>(port));
-  if (!address) return std::nullopt;
-  return HandedConnection{UniqueFd(), *address, std::string(name.substr(0, protocol_end))};
 }
 
 // FileDescriptorStoreMax= minus what the store holds, asked of systemd over
@@ -109,14 +80,10 @@ Systemd::Systemd(InheritedSockets& inherited) {
     // a socket unit (named after it, or by its FileDescriptorName=).
     UniqueFd fd(SD_LISTEN_FDS_START + i);
     const std::string_view name = names != nullptr ? names[i] : "";
-    if (name.starts_with(kConnectionPrefix)) {
-      if (std::ranges::find(handed_names_, name) == handed_names_.end()) handed_names_.emplace_back(name);
-      if (std::optional<HandedConnection> connection = parseConnectionName(name)) {
-        connection->fd = std::move(fd);
-        handed_.push_back(std::move(*connection));
-      } else {
-        spdlog::warn("systemd passed a connection named '{}', which names no listener; closing it", name);
-      }
+    if (name == kConnectionsName) {
+      // Read only once the server runs: a start that fails before leaves
+      // the bundle whole in the store, for the next start.
+      connections_ = std::move(fd);
       continue;
     }
     inherited.add(std::move(fd), !name.starts_with(kListenerPrefix));
@@ -127,7 +94,6 @@ Systemd::Systemd(InheritedSockets& inherited) {
     free(names);
   }
   if (listeners > 0) spdlog::info("systemd passed {} listening sockets", listeners);
-  if (!handed_.empty()) spdlog::info("systemd passed {} connections from the previous process", handed_.size());
 
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(1, &usec) > 0 && usec > 0) {
@@ -193,45 +159,52 @@ std::optional<std::size_t> Systemd::storeRoom() const {
 
 std::size_t Systemd::storeConnections(std::vector<HandedConnection> connections) {
   if (connections.empty()) return 0;
-  const std::optional<std::size_t> room = storeRoom();
-  if (room && *room < connections.size()) {
-    spdlog::warn("the fd store has room for {} of the {} connections to hand over (FileDescriptorStoreMax=): "
-                 "closing {}",
-                 *room, connections.size(), connections.size() - *room);
-    connections.resize(*room);  // closes the rest
+  const std::size_t offered = connections.size();
+  const auto closing = [&](std::size_t kept, const std::string& why) {
+    spdlog::warn("{}: closing {} of the {} connections to hand over", why, offered - kept, offered);
+  };
+  if (const std::optional<std::size_t> room = storeRoom(); room && *room == 0) {
+    closing(0, "the fd store has no room left (FileDescriptorStoreMax=)");
+    return 0;
   }
-  // One message per listener and per kMaxFdsPerMessage connections: FDNAME=
-  // names every descriptor of its message.
-  std::map<std::string, std::vector<int>> by_name;
-  for (const HandedConnection& connection : connections) {
-    by_name[connectionName(connection)].push_back(connection.fd.get());
+  // Grouped by listener: one message carries one listener's connections.
+  std::ranges::stable_sort(connections, {}, [](const HandedConnection& connection) {
+    return connection.protocol + " " + connection.listener.toString();
+  });
+  PackedConnections packed = packConnections(connections);
+  if (packed.packed < offered) closing(packed.packed, packed.error);
+  if (packed.packed == 0) return 0;
+  const int bundle = packed.bundle.get();
+  // FDPOLL=0: the sending end closes when this process exits, which systemd
+  // would otherwise take for a hang-up and drop the bundle.
+  const std::string state = "FDSTORE=1\nFDPOLL=0\nFDNAME=" + std::string(kConnectionsName);
+  if (const int result = sd_pid_notify_with_fds(0, 0, state.c_str(), &bundle, 1); result <= 0) {
+    spdlog::error("sd_pid_notify_with_fds(FDSTORE) of the {} connections: {}; closing them", packed.packed,
+                  result < 0 ? std::strerror(-result) : "no NOTIFY_SOCKET");
+    return 0;
   }
-  std::size_t stored = 0;
-  for (const auto& [name, fds] : by_name) {
-    const std::string state = "FDSTORE=1\nFDNAME=" + name;
-    for (std::size_t first = 0; first < fds.size(); first += kMaxFdsPerMessage) {
-      const std::size_t count = std::min(kMaxFdsPerMessage, fds.size() - first);
-      const int result = sd_pid_notify_with_fds(0, 0, state.c_str(), fds.data() + first, static_cast<unsigned>(count));
-      if (result <= 0) {
-        spdlog::error("sd_pid_notify_with_fds(FDSTORE) for {} connections: {}", count,
-                      result < 0 ? std::strerror(-result) : "no NOTIFY_SOCKET");
-        continue;
-      }
-      stored += count;
-    }
-  }
-  // The messages are read by systemd in its own time: once the barrier
-  // returns, it has them all, and closing ours (and exiting) loses nothing.
+  // systemd reads the message in its own time: once the barrier returns, it
+  // has it, and closing ours (and exiting) loses nothing.
   if (const int result = sd_notify_barrier(0, kBarrierTimeoutUsec); result < 0) {
-    spdlog::error("sd_notify_barrier: {}; connections may be lost", std::strerror(-result));
+    spdlog::error("sd_notify_barrier: {}; the connections handed over may be lost", std::strerror(-result));
   }
-  spdlog::info("handed {} connections over to the next process (systemd's fd store)", stored);
-  return stored;
+  spdlog::info("handed {} connections over to the next process (systemd's fd store)", packed.packed);
+  return packed.packed;
+}
+
+std::vector<HandedConnection> Systemd::handedConnections() {
+  if (!connections_) return {};
+  std::vector<std::string> problems;
+  std::vector<HandedConnection> handed = unpackConnections(connections_.get(), problems);
+  for (const std::string& problem : problems) spdlog::warn("the connections handed over: {}; closing them", problem);
+  spdlog::info("systemd passed {} connections from the previous process", handed.size());
+  return handed;
 }
 
 void Systemd::forgetHandedConnections() {
-  for (const std::string& name : handed_names_) notify("FDSTOREREMOVE=1\nFDNAME=" + name);
-  handed_names_.clear();
+  if (!connections_) return;
+  notify("FDSTOREREMOVE=1\nFDNAME=" + std::string(kConnectionsName));
+  connections_.reset();
 }
 
 }  // namespace epolld

@@ -22,8 +22,9 @@ namespace epolld {
 class Systemd {
  public:
   // Takes the listening sockets systemd passed (LISTEN_FDS: socket units and
-  // the fd store) into `inherited`, keeps the connections the previous
-  // process stored for handedConnections(), and reads the watchdog period.
+  // the fd store) into `inherited`, keeps the bundle of connections the
+  // previous process stored for handedConnections(), and reads the watchdog
+  // period.
   explicit Systemd(InheritedSockets& inherited);
 
   void ready(std::string_view status);
@@ -44,12 +45,12 @@ class Systemd {
   // systemd, whose fd store keeps them for the next start (a restart), or
   // closes them (a stop).
   bool canStoreConnections() const;
-  // Puts `connections` in the fd store, as many as it has room for, and
-  // closes the rest; returns how many went in. Returns once systemd has
-  // taken them, so the daemon may exit.
+  // Puts `connections` in the fd store, in one bundle (packConnections),
+  // and closes what could not go in; returns how many went in. Returns once
+  // systemd has taken them, so the daemon may exit.
   std::size_t storeConnections(std::vector<HandedConnection> connections);
   // The connections the previous process stored, for the server to take in.
-  std::vector<HandedConnection> handedConnections() { return std::exchange(handed_, {}); }
+  std::vector<HandedConnection> handedConnections();
   // Takes them out of the store (FDSTOREREMOVE), once taken in or closed,
   // so that the next stop does not pass a socket twice and a closed one is
   // not kept open by the store's copy.
@@ -62,8 +63,7 @@ class Systemd {
   std::optional<std::chrono::milliseconds> watchdog_period_;
   bool store_warned_ = false;
   std::size_t listeners_stored_ = 0;
-  std::vector<HandedConnection> handed_;
-  std::vector<std::string> handed_names_;
+  UniqueFd connections_;  // the previous process's bundle (packConnections), until taken out of the store
 };
 
 }  // namespace epolld

@@ -644,8 +644,32 @@ for ((round = 1; round <= ${EPOLLD_E2E_RESTART_ROUNDS:-1}; round++)); do
 done
 
 # ---------------------------------------------------------------------------
+# Established connections cross a restart and an upgrade: at stop the daemon
+# hands each idle one to the fd store, the next process takes them in. 200
+# echo and 200 keep-alive HTTP clients ping every 0.2 s throughout; none may
+# see a reset, a wrong byte or a missing answer.
+handover_count=${EPOLLD_E2E_HANDOVER_CONNECTIONS:-200}
+handover_total=$((2 * handover_count))
+took_in_all="took in $handover_total of the $handover_total connections the previous process handed over"
+took_in_count() { ct grep -cF "$took_in_all" /var/log/epolld/network-server.log || true; }
+ct systemctl reset-failed epolld.service  # the start limit, as above
+ct rm -rf /tmp/keep && ct mkdir /tmp/keep
+ct_bg python3 /opt/payload/client.py keepalive 2003 8080 "$handover_count" /tmp/keep
+keep_pid=$bg_pid
+wait_until 30 ct test -f /tmp/keep/started || fail "the $handover_total pinged connections are open"
+pid_before=$(main_pid)
+restart_start=$EPOCHREALTIME
+check "systemctl restart with $handover_total established connections exits 0" ct systemctl restart epolld.service
+log "info: systemctl restart took $(awk -v a="$restart_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+check "... a new MainPID" eval '[[ "$(main_pid)" != "$pid_before" ]] && is_active active'
+check "... which took in all $handover_total connections (its log)" wait_until 10 eval '(( $(took_in_count) == 1 ))'
+check "... and took them out of the fd store: the four listeners are left" \
+  wait_until 5 eval '[[ "$(prop NFileDescriptorStore)" == 4 ]]'
+check "/metrics counts the adopted HTTP connections" \
+  eval 'admin /metrics | grep -qE "^epolld_connections_adopted_total\{listener=\"0\.0\.0\.0:8080\"\} $handover_count\$"'
+
 # An upgrade to the next version (the same package with a higher version):
-# restarted, conffile kept.
+# restarted, conffile kept, the same connections carried across.
 pid_before=$(main_pid)
 if ct_quiet 120 sh -c "DEBIAN_FRONTEND=noninteractive dpkg -i /opt/payload/$upgrade_name" >"$work/dpkg.out" 2>&1; then
   ok "upgrade: dpkg -i $upgrade_name exits 0"
@@ -656,8 +680,58 @@ fi
 check "upgraded to $upgrade_version" test "$(ct dpkg-query -W -f '${Version}' epolld)" = "$upgrade_version"
 check "restarted by the upgrade: active with a new MainPID" \
   eval 'wait_until 10 is_active active && [[ "$(main_pid)" != "$pid_before" ]]'
+check "... which took in all $handover_total connections again" wait_until 10 eval '(( $(took_in_count) == 2 ))'
 ct systemctl reset-failed epolld.service  # the start limit, as above
 check "the edited conffile is kept (body, 2004)" eval 'http_body_is "$new_body" && echo_ok 2004'
+sleep 1  # a few more rounds of pings on the upgraded daemon
+ct touch /tmp/keep/stop
+wait "$keep_pid" 2>/dev/null && keep_status=0 || keep_status=$?
+summary=$(ct cat /tmp/keep/summary 2>/dev/null || echo "no summary")
+[[ $keep_status == 0 ]] || sed '1d; s/^/        /' <<<"$summary"
+check "every pinged connection answered throughout, byte-exact, no reset: ${summary%%$'\n'*}" \
+  test "$keep_status" = 0
+
+# A restart that fails (a broken file) leaves the connections in the store:
+# Restart=on-failure tries again, and once the file is fixed, the next
+# start takes them in.
+ct rm -rf /tmp/held && ct mkdir /tmp/held
+ct_bg python3 /opt/payload/client.py keepalive 2003 8080 10 /tmp/held
+held_pid=$bg_pid
+wait_until 30 ct test -f /tmp/held/started || fail "20 pinged connections are open"
+ct systemctl reset-failed epolld.service
+set_config broken.yaml
+if ct systemctl restart epolld.service 2>/dev/null; then
+  fail "restart with a broken /etc/epolld.yaml fails"
+else
+  ok "restart with a broken /etc/epolld.yaml fails"
+fi
+set_config reload.yaml
+check "... Restart=on-failure starts it again once the file is fixed" wait_until 15 is_active active
+check "... and the new process took in the 20 connections kept in the store" \
+  wait_until 10 log_has "took in 20 of the 20 connections the previous process handed over"
+ct touch /tmp/held/stop
+wait "$held_pid" 2>/dev/null && held_status=0 || held_status=$?
+summary=$(ct cat /tmp/held/summary 2>/dev/null || echo "no summary")
+check "... and they answered on, byte-exact: ${summary%%$'\n'*}" test "$held_status" = 0
+
+# A store with no room for them (a drop-in: FileDescriptorStoreMax= the 4
+# listeners): the daemon asks systemd for its room (D-Bus), closes the
+# connections and says so.
+ct mkdir -p /etc/systemd/system/epolld.service.d
+ct sh -c 'printf "[Service]\nFileDescriptorStoreMax=4\n" >/etc/systemd/system/epolld.service.d/e2e-store.conf'
+ct systemctl daemon-reload
+ct rm -rf /tmp/small && ct mkdir /tmp/small
+ct_bg python3 /opt/payload/client.py closing 2003 20 /tmp/small
+small_pid=$bg_pid
+wait_until 30 ct test -f /tmp/small/started || fail "20 echo connections are open"
+ct systemctl reset-failed epolld.service
+check "FileDescriptorStoreMax=4: restart with 20 established connections exits 0" ct systemctl restart epolld.service
+check "... the log says the store had no room and the 20 were closed" \
+  wait_until 10 log_has "the fd store has no room left (FileDescriptorStoreMax=): closing 20 of the 20 connections"
+wait "$small_pid" 2>/dev/null && small_status=0 || small_status=$?
+check "... and their clients saw them closed ($(ct cat /tmp/small/summary 2>/dev/null))" test "$small_status" = 0
+ct rm /etc/systemd/system/epolld.service.d/e2e-store.conf
+ct systemctl daemon-reload
 
 # ---------------------------------------------------------------------------
 # Watchdog: the test-only switch stalls a worker, the pings stop, systemd
@@ -687,7 +761,14 @@ ct systemctl restart epolld.service
 
 # ---------------------------------------------------------------------------
 since=$(now)
+ct rm -rf /tmp/closing && ct mkdir /tmp/closing
+ct_bg python3 /opt/payload/client.py closing 2003 20 /tmp/closing
+closing_pid=$bg_pid
+wait_until 30 ct test -f /tmp/closing/started || fail "20 echo connections are open before the stop"
 check "systemctl stop epolld exits 0" ct systemctl stop epolld.service
+wait "$closing_pid" 2>/dev/null && closing_status=0 || closing_status=$?
+check "stop is a stop: its 20 established connections are closed ($(ct cat /tmp/closing/summary 2>/dev/null))" \
+  test "$closing_status" = 0
 check "inactive after stop" is_active inactive
 check "exit status 0 (ExecMainStatus=0, Result=success)" \
   test "$(prop ExecMainStatus)/$(prop Result)" = "0/success"
