@@ -63,6 +63,7 @@ struct Listener {
 struct Config {
   std::string source;  // the file it came from, or "built-in defaults"
   unsigned workers = 0;  // 0 = one per CPU
+  unsigned acceptors = 1;  // accepting threads; 0 = one per 4 workers
   Trigger trigger = Trigger::kEdge;
   std::size_t max_connections = 65536;
   Duration idle_timeout = std::chrono::seconds(60);

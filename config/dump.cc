@@ -202,6 +202,7 @@ YAML::Node listenerYaml(const Listener& listener) {
 std::string dumpConfig(const Config& config) {
   YAML::Node root;
   root["workers"] = number(config.workers);
+  root["acceptors"] = number(config.acceptors);
   root["trigger"] = text(toString(config.trigger));
   root["max_connections"] = number(config.max_connections);
   root["idle_timeout"] = text(formatDuration(config.idle_timeout));

@@ -9,7 +9,7 @@
 namespace epolld::config {
 
 // The configuration as YAML, every key present, in the order of config/epolld.yaml:
-// workers, trigger, max_connections, idle_timeout, shutdown_timeout, output_buffer_limit,
+// workers, acceptors, trigger, max_connections, idle_timeout, shutdown_timeout, output_buffer_limit,
 // log (name, file, file_level, console_level), listeners (address, port, protocol, then
 // the protocol's own section as ProtocolOptions::toYaml() gives it). Values as the file
 // spells them: durations and sizes in their shortest exact form ("60s", "1MiB"), levels

@@ -21,6 +21,7 @@ namespace {
 // The settings of config/epolld.yaml, compiled in because the binary must run where the
 // repository is not. A unit test keeps the two equal.
 constexpr std::string_view kDefaultYaml = R"(workers: 0
+acceptors: 1
 trigger: edge
 max_connections: 65536
 idle_timeout: 60s
@@ -47,14 +48,15 @@ listeners:
 constexpr std::array<std::string_view, 2> kTriggerNames{"edge", "level"};
 constexpr std::array<std::string_view, 6> kLevelNames{"debug", "info", "warning", "error", "critical", "off"};
 
-constexpr std::array<std::string_view, 8> kTopKeys{
-    "workers", "trigger", "max_connections", "idle_timeout", "shutdown_timeout", "output_buffer_limit",
+constexpr std::array<std::string_view, 9> kTopKeys{
+    "workers", "acceptors", "trigger", "max_connections", "idle_timeout", "shutdown_timeout", "output_buffer_limit",
     "log", "listeners"};
 constexpr std::array<std::string_view, 4> kLogKeys{"name", "file", "file_level", "console_level"};
 constexpr std::array<std::string_view, 3> kCommonListenerKeys{"address", "port", "protocol"};
 
 
 constexpr unsigned kMaxWorkers = 1024;
+constexpr unsigned kMaxAcceptors = 64;
 constexpr std::size_t kMaxConnections = 10'000'000;
 
 LogLevel readLevel(const Field& field) { return static_cast<LogLevel>(field.choice(kLevelNames)); }
@@ -178,6 +180,7 @@ Config readConfig(const Field& root, ProtocolSchemas protocols, Checks checks) {
   Config config;
   config.source = root.source();
   if (const Field* f = top.find("workers")) config.workers = f->integer<unsigned>(0, kMaxWorkers);
+  if (const Field* f = top.find("acceptors")) config.acceptors = f->integer<unsigned>(0, kMaxAcceptors);
   if (const Field* f = top.find("trigger")) config.trigger = static_cast<Trigger>(f->choice(kTriggerNames));
   if (const Field* f = top.find("max_connections")) {
     config.max_connections = f->integer<std::size_t>(1, kMaxConnections);

@@ -23,35 +23,56 @@ constexpr std::size_t kHandOffEvery = 64;
 
 }  // namespace
 
-Acceptor::Acceptor(std::vector<ListenSocket> listeners, std::vector<Worker*> workers, std::size_t max_connections,
+Acceptor::Acceptor(unsigned index, unsigned count, const std::vector<SharedListener>& listeners,
+                   std::vector<Worker*> workers, std::size_t max_connections,
                    std::atomic<std::size_t>& open_connections)
-    : workers_(std::move(workers)),
+    : index_(index),
+      workers_(std::move(workers)),
       max_connections_(max_connections),
       open_connections_(open_connections),
       // Level-triggered: the acceptor drains each listener until EAGAIN anyway,
       // and no other thread ever waits on its loop.
       loop_(config::Trigger::kLevel, queue_.eventFd()),
       batches_(workers_.size()),
+      // Each acceptor's round starts at its own share of the workers.
+      next_worker_(workers_.size() * index / std::max(count, 1u)),
       accept_error_log_(5, std::chrono::seconds(10)),
       limit_log_(5, std::chrono::seconds(10)) {
   assert(!workers_.empty());
-  for (ListenSocket& listener : listeners) {
-    listeners_.push_back(std::make_unique<ListenSocket>(std::move(listener)));
-    watch(*listeners_.back());
-  }
+  for (const auto& listener : listeners) add(listener);
 }
 
-void Acceptor::watch(ListenSocket& listener) {
-  // While paused it is registered without events; resume() enables it with the others.
-  listener.registered_events = paused_ ? 0u : static_cast<std::uint32_t>(EPOLLIN);
-  if (!loop_.watch(listener.fd.get(), listener.registered_events, &listener)) {
-    throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD) on " + listener.name());
+void Acceptor::add(const SharedListener& shared) {
+  auto listener = std::make_unique<Listening>();
+  listener->socket = shared.socket;
+  listener->protocol = shared.protocol;
+  listener->id = shared.socket->id;
+  listener->name = shared.socket->name();
+  // While paused it waits unregistered; resume() registers it with the others.
+  if (!paused_) watch(*listener);
+  listeners_.push_back(std::move(listener));
+}
+
+// EPOLLEXCLUSIVE: of the acceptors waiting on this socket, the kernel wakes
+// one per new connection, not all. Such a registration cannot be modified,
+// only removed and added again (pause, resume).
+void Acceptor::watch(Listening& listener) {
+  if (!loop_.watch(listener.socket->fd.get(), EPOLLIN | EPOLLEXCLUSIVE, &listener)) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl(ADD) on " + listener.name);
   }
+  listener.watched = true;
+}
+
+void Acceptor::unwatch(Listening& listener) {
+  if (listener.watched && !loop_.forget(listener.socket->fd.get())) {
+    spdlog::error("epoll_ctl(DEL) on {}: {}", listener.name, std::strerror(errno));
+  }
+  listener.watched = false;
 }
 
 Acceptor::~Acceptor() { stop(); }
 
-void Acceptor::start() { loop_.start(*this, "acceptor"); }
+void Acceptor::start() { loop_.start(*this, "acceptor-" + std::to_string(index_)); }
 
 void Acceptor::stop() {
   std::vector<AcceptorMessage> stop;
@@ -77,8 +98,8 @@ void Acceptor::adopt(AdoptConnections connections) {
 }
 
 void Acceptor::onReady(void* tag, std::uint32_t) {
-  auto& listener = *static_cast<ListenSocket*>(tag);
-  if (listener.fd && !paused_ && !stopping_) acceptFrom(listener);
+  auto& listener = *static_cast<Listening*>(tag);
+  if (listener.socket && !paused_ && !stopping_) acceptFrom(listener);
 }
 
 void Acceptor::afterBatch() {
@@ -91,7 +112,8 @@ void Acceptor::onWakeUp() {
   for (AcceptorMessage& message : messages_) {
     if (std::holds_alternative<StopAccepting>(message)) {
       stopping_ = true;
-      // Closed now: new connections are refused from here on.
+      // Let go of now: once every acceptor has, and the server too, the
+      // sockets close and new connections are refused.
       while (!listeners_.empty()) retire(listeners_.begin());
     } else if (auto* adopted = std::get_if<AdoptConnections>(&message)) {
       adoptAll(*adopted);
@@ -108,13 +130,12 @@ void Acceptor::onWakeUp() {
   messages_.clear();
 }
 
-// Stops watching the listener and closes it; it is freed after the batch.
-void Acceptor::retire(std::vector<std::unique_ptr<ListenSocket>>::iterator listener) {
-  // EPOLL_CTL_DEL, then close: new connections are refused from here on;
-  // those already accepted belong to workers and finish normally. The port
-  // is free again once this returns (a reload may bind it anew).
-  loop_.forget((*listener)->fd.get());
-  (*listener)->fd.reset();
+// Stops watching the listener and lets go of its socket; the entry is freed
+// after the batch. EPOLL_CTL_DEL first: the socket may close as soon as it is
+// let go of. Connections already accepted belong to workers and finish normally.
+void Acceptor::retire(ListeningList::iterator listener) {
+  unwatch(**listener);
+  (*listener)->socket.reset();
   retired_.push_back(std::move(*listener));
   listeners_.erase(listener);
 }
@@ -127,34 +148,28 @@ void Acceptor::apply(ReplaceListeners& change) {
   for (const std::uint32_t id : change.removed) {
     const auto removed = find(id);
     if (removed == listeners_.end()) continue;
-    spdlog::info("stopped listening on {}", (*removed)->name());
     retire(removed);
   }
-  for (ReplaceListeners::Kept& kept : change.kept) {
+  for (const ReplaceListeners::Kept& kept : change.kept) {
     const auto found = find(kept.id);
     if (found == listeners_.end()) continue;
-    ListenSocket& listener = **found;
-    listener.config = std::move(kept.config);
-    listener.protocol = std::move(kept.protocol);
+    Listening& listener = **found;
+    listener.protocol = kept.protocol;
     listener.id = kept.new_id;
-    if (!deferAcceptIfClientSpeaksFirst(listener)) {  // its protocol may have changed
-      spdlog::error("setsockopt(TCP_DEFER_ACCEPT) on {}: {}", listener.name(), std::strerror(errno));
-    }
+    listener.name = listenerName(listener.socket->address, kept.config.protocol);
   }
-  for (ListenSocket& added : change.added) {
-    listeners_.push_back(std::make_unique<ListenSocket>(std::move(added)));
-    watch(*listeners_.back());
-  }
+  for (const auto& added : change.added) add(added);
   max_connections_ = change.max_connections;
 }
 
-void Acceptor::acceptFrom(ListenSocket& listener) {
+void Acceptor::acceptFrom(Listening& listener) {
   loop_.assertOwnThread();
   std::size_t accepted = 0;
+  const int fd = listener.socket->fd.get();
   for (;;) {
     SocketAddress peer;
     socklen_t length = SocketAddress::capacity();
-    UniqueFd client(accept4(listener.fd.get(), peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    UniqueFd client(accept4(fd, peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!client) {
       switch (errno) {
         case EAGAIN:
@@ -184,13 +199,13 @@ void Acceptor::acceptFrom(ListenSocket& listener) {
           pause(errno);
           return;
         default:  // EBADF, EINVAL, ENOTSOCK…: a bug; don't spin on it
-          spdlog::error("accept4 on {}: {}", listener.name(), std::strerror(errno));
+          spdlog::error("accept4 on {}: {}", listener.name, std::strerror(errno));
           return;
       }
     }
     // Counted before the hand-off, so that the worker's count of its close
     // comes after it (metrics::ListenerSnapshot::open()).
-    metrics::ListenerCounters& counters = listener.stats->acceptor(0);
+    metrics::ListenerCounters& counters = countersOf(listener);
     if (!admit(client, peer, "accept")) {
       counters.refused.increment();
       continue;
@@ -209,7 +224,7 @@ void Acceptor::adoptAll(AdoptConnections& adopted) {
     const auto listener = std::find_if(listeners_.begin(), listeners_.end(),
                                        [&](const auto& open) { return open->id == connection.listener_id; });
     if (listener == listeners_.end()) continue;  // closed with `adopted`
-    metrics::ListenerCounters& counters = (*listener)->stats->acceptor(0);
+    metrics::ListenerCounters& counters = countersOf(**listener);
     if (!admit(connection.fd, connection.peer, "adopt")) {
       counters.refused.increment();
       continue;
@@ -219,24 +234,32 @@ void Acceptor::adoptAll(AdoptConnections& adopted) {
   }
 }
 
+metrics::ListenerCounters& Acceptor::countersOf(const Listening& listener) const {
+  return listener.socket->stats->acceptor(index_);
+}
+
 // Queues the connection for the next worker, round-robin.
-void Acceptor::assign(ListenSocket& listener, UniqueFd client, const SocketAddress& peer) {
+void Acceptor::assign(const Listening& listener, UniqueFd client, const SocketAddress& peer) {
   batches_[next_worker_].push_back(
-      NewConnection{std::move(client), peer, listener.protocol, listener.id, listener.stats});
+      NewConnection{std::move(client), peer, listener.protocol, listener.id, listener.socket->stats});
   next_worker_ = (next_worker_ + 1) % workers_.size();
 }
 
 // Counts the connection in, or refuses it (closing it at once) past
 // max_connections. `how` is the log's verb: accept, adopt.
 bool Acceptor::admit(UniqueFd& client, const SocketAddress& peer, std::string_view how) {
-  if (open_connections_.load(std::memory_order_relaxed) >= max_connections_) {
-    if (const auto suppressed = limit_log_.allow(Clock::now())) {
-      spdlog::warn("max_connections ({}) reached: refusing {}, {}{}", max_connections_, peer.ip(), peer.port(),
-                   log::suppressedNote(*suppressed));
+  // A compare-and-swap, not a load and an add: acceptors admitting at the
+  // same moment must not take the last place twice.
+  std::size_t open = open_connections_.load(std::memory_order_relaxed);
+  do {
+    if (open >= max_connections_) {
+      if (const auto suppressed = limit_log_.allow(Clock::now())) {
+        spdlog::warn("max_connections ({}) reached: refusing {}, {}{}", max_connections_, peer.ip(), peer.port(),
+                     log::suppressedNote(*suppressed));
+      }
+      return false;
     }
-    return false;
-  }
-  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  } while (!open_connections_.compare_exchange_weak(open, open + 1, std::memory_order_relaxed));
   // ip() formats a string: only pay for it when the line is wanted.
   if (spdlog::should_log(spdlog::level::debug)) {
     spdlog::debug("{} connection from {}, {}, fd = {}", how, peer.ip(), peer.port(), client.get());
@@ -255,7 +278,7 @@ void Acceptor::pause(int error) {
     spdlog::error("accept4: {}; pausing accept for {}ms{}", std::strerror(error), kAcceptPause.count(),
                   log::suppressedNote(*suppressed));
   }
-  for (auto& listener : listeners_) loop_.rearm(listener->fd.get(), 0, listener->registered_events, listener.get());
+  for (auto& listener : listeners_) unwatch(*listener);
   if (!loop_.setTimer(kAcceptPause)) {
     spdlog::error("timerfd_settime: {}; accepting again at once", std::strerror(errno));
     resume();
@@ -267,8 +290,10 @@ void Acceptor::pause(int error) {
 void Acceptor::resume() {
   paused_ = false;
   for (auto& listener : listeners_) {
-    if (!loop_.rearm(listener->fd.get(), EPOLLIN, listener->registered_events, listener.get())) {
-      spdlog::error("epoll_ctl(MOD) on {}: {}", listener->name(), std::strerror(errno));
+    try {
+      watch(*listener);
+    } catch (const std::system_error& e) {
+      spdlog::error("{}", e.what());  // ENOMEM: that listener stays deaf until the next pause ends
     }
   }
 }

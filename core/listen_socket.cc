@@ -37,11 +37,10 @@ std::string listenerName(const SocketAddress& address, std::string_view protocol
 
 std::string ListenSocket::name() const { return listenerName(address, config.protocol); }
 
-ListenSocket openListenSocket(const config::Listener& listener, std::shared_ptr<const Protocol> protocol,
+ListenSocket openListenSocket(const config::Listener& listener, const Protocol& protocol,
                               InheritedSockets& inherited, std::string& error) {
   ListenSocket result;
   result.config = listener;
-  result.protocol = std::move(protocol);
   const auto fail = [&](const char* what) {
     const int cause = errno;
     error = "listener " + describe(listener) + ": " + what + ": " + std::strerror(cause);
@@ -91,15 +90,15 @@ ListenSocket openListenSocket(const config::Listener& listener, std::shared_ptr<
   if (setsockopt(result.fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
     return fail("setsockopt(TCP_NODELAY)");
   }
-  if (!deferAcceptIfClientSpeaksFirst(result)) return fail("setsockopt(TCP_DEFER_ACCEPT)");
+  if (!deferAcceptIfClientSpeaksFirst(result.fd.get(), protocol)) return fail("setsockopt(TCP_DEFER_ACCEPT)");
   return result;
 }
 
-bool deferAcceptIfClientSpeaksFirst(const ListenSocket& listener) {
+bool deferAcceptIfClientSpeaksFirst(int listening_fd, const Protocol& protocol) {
   // In seconds, which the kernel turns into SYN-ACK retransmissions: 1 is
   // the first of them, at one second. 0 accepts at the handshake.
-  const int seconds = listener.protocol->clientSpeaksFirst() ? 1 : 0;
-  return setsockopt(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0;
+  const int seconds = protocol.clientSpeaksFirst() ? 1 : 0;
+  return setsockopt(listening_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) == 0;
 }
 
 }  // namespace epolld

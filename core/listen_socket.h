@@ -16,18 +16,20 @@
 
 namespace epolld {
 
+// Once opened, shared read-only by the acceptors (see Acceptor), which keep
+// their own view of its protocol and id as reloads change them: the socket
+// holds no protocol, whose options (an open static-file root) a reload may
+// replace.
 struct ListenSocket {
   UniqueFd fd;
   SocketAddress address;  // as bound: an ephemeral port (port: 0) is filled in
   config::Listener config;
-  std::shared_ptr<const Protocol> protocol;
   std::shared_ptr<metrics::ListenerStats> stats;  // kept by name across reloads (Stats)
   // Names the listener across reloads; its connections carry it, so a reload
   // can hand them the listener's new protocol options.
   std::uint32_t id = 0;
   // Passed by a systemd socket unit, which keeps it across restarts itself.
   bool from_socket_unit = false;
-  std::uint32_t registered_events = 0;  // the acceptor's: what its loop waits for
 
   // "0.0.0.0:2003 (echo)", as log lines and errors name a listener.
   std::string name() const;
@@ -61,14 +63,14 @@ class InheritedSockets {
 // bounded to about a second (nginx's `listen … deferred` takes the same): a
 // silent client is then accepted like any other and meets the protocol's own
 // timeouts. Returns false with errno set when setsockopt fails.
-bool deferAcceptIfClientSpeaksFirst(const ListenSocket& listener);
+bool deferAcceptIfClientSpeaksFirst(int listening_fd, const Protocol& protocol);
 
 // Takes the listener's socket from `inherited`, or opens, binds and listens,
 // for `protocol` to serve. On failure returns a socket without an fd, sets
 // `error` to one line naming the listener and the call that failed:
 // "listener 0.0.0.0:2003 (echo): bind: Address already in use", and leaves
 // errno as that call set it.
-ListenSocket openListenSocket(const config::Listener& listener, std::shared_ptr<const Protocol> protocol,
+ListenSocket openListenSocket(const config::Listener& listener, const Protocol& protocol,
                               InheritedSockets& inherited, std::string& error);
 
 // "0.0.0.0:2003 (echo)" for a listener not yet bound, as errors name it.

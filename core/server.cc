@@ -28,6 +28,12 @@ unsigned workerCountFor(const config::Config& config) {
   return config.workers > 0 ? config.workers : defaultWorkerCount();
 }
 
+unsigned acceptorCountFor(const config::Config& config) {
+  constexpr unsigned kWorkersPerAcceptor = 4;
+  return config.acceptors > 0 ? config.acceptors
+                              : (workerCountFor(config) + kWorkersPerAcceptor - 1) / kWorkersPerAcceptor;
+}
+
 namespace {
 
 WorkerSettings settingsOf(const config::Config& config) {
@@ -44,11 +50,11 @@ SocketAddress configuredAddress(const config::Listener& listener) {
 Server::Server(const config::Config& config, InheritedSockets& inherited, ProtocolFactory protocols, Stats& stats,
                ListenerEvents events)
     : config_(config), make_protocol_(std::move(protocols)), stats_(stats), events_(std::move(events)) {
-  std::vector<ListenSocket> listeners;
+  std::vector<SharedListener> listeners;
   for (const config::Listener& listener : config_.listeners) {
     std::string error;
     listeners.push_back(open(listener, inherited, error));
-    if (!listeners.back().fd) throw StartError(error);  // what was opened so far closes with `listeners`
+    if (!listeners.back().socket) throw StartError(error);  // what was opened so far closes with `listeners`
   }
   listeners_ = announce(listeners);
   publishListeners();
@@ -57,27 +63,29 @@ Server::Server(const config::Config& config, InheritedSockets& inherited, Protoc
     workers_.push_back(std::make_unique<Worker>(id, settingsOf(config_), open_connections_, stats_.worker(id)));
     workers.push_back(workers_.back().get());
   }
-  acceptor_ = std::make_unique<Acceptor>(std::move(listeners), std::move(workers), config_.max_connections,
-                                         open_connections_);
+  const unsigned acceptors = stats_.acceptorCount();
+  for (unsigned index = 0; index < acceptors; ++index) {
+    acceptors_.push_back(std::make_unique<Acceptor>(index, acceptors, listeners, workers, config_.max_connections,
+                                                    open_connections_));
+  }
 }
 
 Server::~Server() { stop(); }
 
-// Opens `listener` and gives it a fresh id; without an fd on failure, with
-// `error` and errno set as openListenSocket sets them (EINVAL when the
-// protocol cannot start).
-ListenSocket Server::open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
+// Opens `listener` with a fresh id and makes its protocol; without a socket
+// on failure, with `error` and errno set as openListenSocket sets them
+// (EINVAL when the protocol cannot start).
+SharedListener Server::open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
   std::shared_ptr<const Protocol> protocol = makeProtocol(listener, error);
   if (!protocol) {
     errno = EINVAL;
     return {};
   }
-  ListenSocket socket = openListenSocket(listener, std::move(protocol), inherited, error);
-  if (socket.fd) {
-    socket.id = ++last_listener_id_;
-    socket.stats = stats_.statsFor(socket.address.toString());
-  }
-  return socket;
+  ListenSocket socket = openListenSocket(listener, *protocol, inherited, error);
+  if (!socket.fd) return {};
+  socket.id = ++last_listener_id_;
+  socket.stats = stats_.statsFor(socket.address.toString());
+  return {std::make_shared<const ListenSocket>(std::move(socket)), std::move(protocol)};
 }
 
 // The protocol's own start-up may fail (an http root that cannot be opened):
@@ -93,14 +101,17 @@ std::shared_ptr<const Protocol> Server::makeProtocol(const config::Listener& lis
 
 void Server::start() {
   for (auto& worker : workers_) worker->start();
-  acceptor_->start();
+  for (auto& acceptor : acceptors_) acceptor->start();
   running_ = true;
 }
 
 std::vector<HandedConnection> Server::stop(bool hand_over) {
   if (!running_) return {};
   running_ = false;
-  acceptor_->stop();
+  for (auto& acceptor : acceptors_) acceptor->stop();
+  // The acceptors have let go: the listening sockets close (or wait in
+  // systemd's fd store), and new connections are refused.
+  for (ListenerRecord& record : listeners_) record.socket.reset();
   const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
   HandoverList handover;
   for (unsigned id = 0; id < workers_.size(); ++id) {
@@ -141,7 +152,7 @@ std::size_t Server::adopt(std::vector<HandedConnection> connections) {
     adopted.connections.push_back({std::move(connection.fd), peer, record->id});
   }
   const std::size_t count = adopted.connections.size();
-  if (count > 0) acceptor_->adopt(std::move(adopted));
+  if (count > 0) acceptors_.front()->adopt(std::move(adopted));
   return count;
 }
 
@@ -156,9 +167,9 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
   std::vector<const config::Listener*> after_removal;
   for (const config::Listener* listener : unmatched) {
     std::string error;
-    ListenSocket socket = open(*listener, inherited, error);
-    if (socket.fd) {
-      change.added.push_back(std::move(socket));
+    SharedListener opened = open(*listener, inherited, error);
+    if (opened.socket) {
+      change.added.push_back(std::move(opened));
     } else if (errno == EADDRINUSE && portFreedByRemoval(*listener, change.removed)) {
       after_removal.push_back(listener);
     } else {
@@ -166,9 +177,21 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
     }
   }
 
+  // No failure can keep the running configuration from here on. A kept
+  // listener's protocol may have changed: the kernel's holding of new
+  // connections follows it.
+  for (const ReplaceListeners::Kept& kept : change.kept) {
+    const auto record = std::ranges::find(records, kept.new_id, &ListenerRecord::id);
+    if (!deferAcceptIfClientSpeaksFirst(record->socket->fd.get(), *kept.protocol)) {
+      spdlog::error("setsockopt(TCP_DEFER_ACCEPT) on {}: {}", record->name, std::strerror(errno));
+    }
+  }
   std::vector<SocketAddress> removed;
   for (const ListenerRecord& record : listeners_) {
-    if (std::ranges::find(change.removed, record.id) != change.removed.end()) removed.push_back(record.bound);
+    if (std::ranges::find(change.removed, record.id) != change.removed.end()) {
+      spdlog::info("stopped listening on {}", record.name);
+      removed.push_back(record.bound);
+    }
   }
   ReplaceProtocols replace;
   for (const ReplaceListeners::Kept& kept : change.kept) {
@@ -179,17 +202,22 @@ void Server::reconfigure(const config::Config& next, InheritedSockets& inherited
   std::vector<ListenerRecord> added = announce(change.added);
   records.insert(records.end(), added.begin(), added.end());
   change.max_connections = next.max_connections;
-  acceptor_->replaceListeners(std::move(change));
+  replaceListeners(change);
   for (unsigned id = 0; id < workers_.size(); ++id) post(id, replace);
+  // The removed listeners' sockets close here, the acceptors having let go.
+  listeners_ = std::move(records);
   for (const SocketAddress& address : removed) {
     if (events_.removed) events_.removed(address);
   }
-  listeners_ = std::move(records);
 
   config::Config applied = next;
   if (next.workers != config_.workers) {
     spdlog::warn("workers: changing it needs a restart; keeping {}", config_.workers);
     applied.workers = config_.workers;
+  }
+  if (next.acceptors != config_.acceptors) {
+    spdlog::warn("acceptors: changing it needs a restart; keeping {}", config_.acceptors);
+    applied.acceptors = config_.acceptors;
   }
   if (next.trigger != config_.trigger) {
     spdlog::warn("trigger: changing it needs a restart; keeping {}", config::toString(config_.trigger));
@@ -265,32 +293,38 @@ void Server::openAfterRemoval(const std::vector<const config::Listener*>& listen
   for (const config::Listener* listener : listeners) {
     const auto give_up = std::chrono::steady_clock::now() + kRetryFor;
     std::string error;
-    ListenSocket socket = open(*listener, inherited, error);
-    while (!socket.fd && errno == EADDRINUSE && std::chrono::steady_clock::now() < give_up) {
+    SharedListener opened = open(*listener, inherited, error);
+    while (!opened.socket && errno == EADDRINUSE && std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(kRetryEvery);
-      socket = open(*listener, inherited, error);
+      opened = open(*listener, inherited, error);
     }
-    if (socket.fd) {
-      change.added.push_back(std::move(socket));
+    if (opened.socket) {
+      change.added.push_back(std::move(opened));
     } else {
       spdlog::error("reload: {}", error);
     }
   }
   std::vector<ListenerRecord> added = announce(change.added);
   change.max_connections = config_.max_connections;
-  acceptor_->replaceListeners(std::move(change));
+  replaceListeners(change);
   listeners_.insert(listeners_.end(), added.begin(), added.end());
 }
 
-std::vector<Server::ListenerRecord> Server::announce(const std::vector<ListenSocket>& opened) {
+std::vector<Server::ListenerRecord> Server::announce(const std::vector<SharedListener>& opened) {
   std::vector<ListenerRecord> records;
-  for (const ListenSocket& listener : opened) {
-    spdlog::info("listening on {}", listener.name());
-    if (events_.opened) events_.opened(listener);
-    records.push_back({configuredAddress(listener.config), listener.address, listener.name(), listener.config.protocol,
-                       listener.id, listener.stats, listener.protocol->answersRequests()});
+  for (const auto& [socket, protocol] : opened) {
+    spdlog::info("listening on {}", socket->name());
+    if (events_.opened) events_.opened(*socket);
+    records.push_back({socket, configuredAddress(socket->config), socket->address, socket->name(),
+                       socket->config.protocol, socket->id, socket->stats, protocol->answersRequests()});
   }
   return records;
+}
+
+// Every acceptor takes up the change, one after the other; each has let go
+// of the removed listeners once this returns.
+void Server::replaceListeners(const ReplaceListeners& change) {
+  for (auto& acceptor : acceptors_) acceptor->replaceListeners(change);
 }
 
 void Server::stallWorker() { post(0, Stall{}); }

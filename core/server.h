@@ -1,6 +1,6 @@
-// The engine, wired: the listening sockets, N workers and the acceptor.
+// The engine, wired: the listening sockets, N workers and K acceptors.
 //
-//   listeners ──> Acceptor thread ──(queue + eventfd)──> Worker threads ──> Connection ──> Session
+//   listeners ──> Acceptor threads ──(queue + eventfd)──> Worker threads ──> Connection ──> Session
 //
 // Created and driven by the main thread, which does nothing else with it.
 #pragma once
@@ -81,8 +81,9 @@ class Server {
   void stallWorker();
 
  private:
-  // What the main thread remembers of a listener the acceptor owns.
+  // What the main thread keeps of a listener the acceptors accept on.
   struct ListenerRecord {
+    std::shared_ptr<const ListenSocket> socket;  // shared with the acceptors
     SocketAddress configured;  // address and port as configured (port may be 0)
     SocketAddress bound;
     std::string name;
@@ -92,14 +93,15 @@ class Server {
     bool answers_requests = false;
   };
 
-  ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
+  SharedListener open(const config::Listener& listener, InheritedSockets& inherited, std::string& error);
   std::shared_ptr<const Protocol> makeProtocol(const config::Listener& listener, std::string& error) const;
   void matchListeners(const config::Config& next, ReplaceListeners& change, std::vector<ListenerRecord>& records,
                       std::vector<const config::Listener*>& unmatched);
   bool portFreedByRemoval(const config::Listener& listener, const std::vector<std::uint32_t>& removed) const;
   void openAfterRemoval(const std::vector<const config::Listener*>& listeners, InheritedSockets& inherited);
   // Logs and reports newly opened listeners, and returns their records.
-  std::vector<ListenerRecord> announce(const std::vector<ListenSocket>& opened);
+  std::vector<ListenerRecord> announce(const std::vector<SharedListener>& opened);
+  void replaceListeners(const ReplaceListeners& change);
   void post(unsigned worker, WorkerMessage message);
   void publishListeners();
 
@@ -111,7 +113,7 @@ class Server {
   std::vector<ListenerRecord> listeners_;
   std::uint32_t last_listener_id_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<Acceptor> acceptor_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
   bool running_ = false;
 };
 
@@ -119,5 +121,8 @@ class Server {
 unsigned defaultWorkerCount();
 // The workers `config` asks for.
 unsigned workerCountFor(const config::Config& config);
+// The acceptor threads `config` asks for: `acceptors: 0` means one per four
+// workers.
+unsigned acceptorCountFor(const config::Config& config);
 
 }  // namespace epolld

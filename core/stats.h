@@ -48,6 +48,7 @@ class Stats {
   metrics::WorkerCounters& worker(unsigned id) { return workers_[id]; }
   const metrics::WorkerCounters& worker(unsigned id) const { return workers_[id]; }
   unsigned workerCount() const { return worker_count_; }
+  unsigned acceptorCount() const { return acceptor_count_; }
   // The first worker whose loop has not turned within `allowed` of `now`.
   std::optional<unsigned> stalledWorker(std::chrono::steady_clock::time_point now,
                                         std::chrono::steady_clock::duration allowed = kStallAfter) const;

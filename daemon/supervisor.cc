@@ -55,7 +55,7 @@ Supervisor::Supervisor(ConfigSource source, SignalFd& signals)
 int Supervisor::run(const config::Config& config) {
   systemd_.emplace(inherited_);
   checkDescriptorLimit(config.max_connections);
-  stats_ = std::make_unique<Stats>(workerCountFor(config), 1, config.source);
+  stats_ = std::make_unique<Stats>(workerCountFor(config), acceptorCountFor(config), config.source);
   try {
     ListenerEvents events;
     events.opened = [this](const ListenSocket& listener) { systemd_->storeListener(listener); };

@@ -14,7 +14,7 @@ from epolld_harness import BINARY, SOURCE_DIR, SLOWDOWN  # noqa: E402
 
 REPOSITORY_CONFIG = os.path.join(SOURCE_DIR, "config", "epolld.yaml")
 # The top-level keys, in the order the dump promises (config/epolld.yaml's).
-TOP_KEYS = ["workers", "trigger", "max_connections", "idle_timeout", "shutdown_timeout",
+TOP_KEYS = ["workers", "acceptors", "trigger", "max_connections", "idle_timeout", "shutdown_timeout",
             "output_buffer_limit", "log", "listeners"]
 
 
@@ -67,6 +67,7 @@ class DumpConfig(unittest.TestCase):
     def test_every_key_set_and_strings_yaml_could_misread(self):
         path = self.write("full.yaml", f"""
 workers: 2
+acceptors: 3
 trigger: level
 max_connections: 500
 idle_timeout: 90

@@ -151,9 +151,10 @@ class Plan:
     output_buffer_limit: str = "1MiB"
     workers: int = 2
     trigger: str = "edge"
+    acceptors: int = 1  # fixed per run: listeners are added and removed in every acceptor
 
     def yaml(self, log):
-        return {"workers": self.workers, "trigger": self.trigger, "max_connections": 10000,
+        return {"workers": self.workers, "acceptors": self.acceptors, "trigger": self.trigger, "max_connections": 10000,
                 "idle_timeout": self.idle_timeout,
                 "output_buffer_limit": self.output_buffer_limit, "log": dict(log, file_level=self.file_level),
                 "listeners": [l.yaml() for l in self.listeners]}
@@ -185,8 +186,10 @@ class Pool:
 
     def __init__(self, rng, v4_ports, v6_ports, roots, features):
         self.rng, self.v4_ports, self.v6_ports, self.roots, self.features = rng, v4_ports, v6_ports, roots, features
-        # Per run: the worker count and trigger mode the daemon starts with (a reload cannot change them).
+        # Per run: the worker count, trigger mode and acceptor threads the daemon starts with (a reload
+        # cannot change them).
         self.workers, self.trigger = rng.choice([1, 2, 4]), rng.choice(["edge", "level"])
+        self.acceptors = rng.choice([1, 2, 3])
         # One protocol per fixed port unless switching is on.
         self.fixed_protocol = {port: rng.choice(["echo", "http"]) for port in v4_ports + v6_ports}
         self.plans = []
@@ -230,7 +233,8 @@ class Pool:
             entries.append(self.fixed_listener(self.v4_ports[0], "127.0.0.1"))
         self.rng.shuffle(entries)
         return Plan(tuple(entries), self.rng.choice(["info", "info", "warning", "debug"]), self.rng.choice(["30s", "60s"]),
-                    self.rng.choice(["64KiB", "1MiB"]), self.workers + (self.rng.random() < 0.2), self.trigger)
+                    self.rng.choice(["64KiB", "1MiB"]), self.workers + (self.rng.random() < 0.2), self.trigger,
+                    self.acceptors)
 
     def mutate(self, plan):
         """`plan` with one listener changed, added or removed."""
@@ -903,7 +907,8 @@ class ReloadStorm(unittest.TestCase):
         v6_ports = [self.reserve("::1") for _ in range(2)] if "ipv6" in features else []
         pool = Pool(rng, v4_ports, v6_ports, self.roots, features)
         first = dataclasses.replace(pool.pick(), workers=pool.workers)
-        print(f"reload storm: {pool.workers} workers, trigger {pool.trigger}, features {' '.join(sorted(features))}",
+        print(f"reload storm: {pool.workers} workers, {pool.acceptors} acceptors, trigger {pool.trigger}, "
+              f"features {' '.join(sorted(features))}",
               file=sys.stderr)
         fixed_targets = [("127.0.0.1", p) for p in v4_ports] + [("::1", p) for p in v6_ports]
         with Daemon(first.yaml({})) as d:

@@ -53,6 +53,7 @@ Config withHttp(const HttpOptions& options) {
 TEST(ConfigDump, BuiltInDefaultsInTheOrderOfTheExampleConfig) {
   const Config defaults = builtInDefaults(protocolSchemas());
   EXPECT_EQ(expectRoundTrip(defaults), R"(workers: 0
+acceptors: 1
 trigger: edge
 max_connections: 65536
 idle_timeout: 1m
@@ -95,6 +96,7 @@ TEST(ConfigDump, FillsInDefaultsAFileLeftOut) {
 TEST(ConfigDump, EveryKeySetToSomethingElse) {
   const Config config = parseText(R"(
 workers: 3
+acceptors: 2
 trigger: level
 max_connections: 1000
 idle_timeout: 1500ms

@@ -39,7 +39,7 @@ std::string withHttp(std::string_view line) {
 
 TEST(ConfigErrors, UnknownKeyReportsLineAndColumn) {
   EXPECT_EQ(errorOf(withListener("workers: 2\nwrkers: 3\n")),
-            "test.yaml:2:1: unknown key 'wrkers' (valid keys: workers, trigger, max_connections, idle_timeout, "
+            "test.yaml:2:1: unknown key 'wrkers' (valid keys: workers, acceptors, trigger, max_connections, idle_timeout, "
             "shutdown_timeout, output_buffer_limit, log, listeners)");
   EXPECT_EQ(errorOf(withListener("log:\n  file: x.log\n  colour: true\n")),
             "test.yaml:3:3: log: unknown key 'colour' (valid keys: name, file, file_level, console_level)");
@@ -249,7 +249,7 @@ TEST(ConfigErrors, EmptyOrNonMapDocumentIsRejected) {
   EXPECT_EQ(errorOf(""), "test.yaml:1:1: the configuration is empty; expected a map of settings");
   EXPECT_EQ(errorOf("# only a comment\n"), "test.yaml:1:1: the configuration is empty; expected a map of settings");
   EXPECT_EQ(errorOf("just text\n"),
-            "test.yaml:1:1: expected a map with keys workers, trigger, max_connections, idle_timeout, "
+            "test.yaml:1:1: expected a map with keys workers, acceptors, trigger, max_connections, idle_timeout, "
             "shutdown_timeout, output_buffer_limit, log, listeners, got 'just text'");
 }
 
@@ -304,7 +304,7 @@ TEST(ConfigErrors, DeepNestingIsRefusedBeforeYamlCppRecurses) {
   EXPECT_EQ(errorOf(dashes + "x\n"), "test.yaml:1:65: lists and maps nested deeper than 32 levels" + std::string(kDeep));
   // 32 levels are still parsed (and then refused for what they hold).
   EXPECT_EQ(errorOf(std::string(32, '[') + std::string(32, ']')),
-            "test.yaml:1:1: expected a map with keys workers, trigger, max_connections, idle_timeout, "
+            "test.yaml:1:1: expected a map with keys workers, acceptors, trigger, max_connections, idle_timeout, "
             "shutdown_timeout, output_buffer_limit, log, listeners, got a list");
 }
 

@@ -34,7 +34,7 @@ std::shared_ptr<const Protocol> protocolFor(const config::Listener& listener) {
 
 // As the server opens one: with the protocol the registry makes for it.
 ListenSocket open(const config::Listener& listener, InheritedSockets& inherited, std::string& error) {
-  return openListenSocket(listener, protocolFor(listener), inherited, error);
+  return openListenSocket(listener, *protocolFor(listener), inherited, error);
 }
 
 int optionOf(int fd, int level, int name) {
@@ -87,17 +87,15 @@ TEST(ListenSocket, DefersAcceptOnlyWhereTheClientSpeaksFirst) {
   EXPECT_EQ(optionOf(echo.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
 }
 
-// A reload may give a kept listener another protocol (the acceptor applies it).
+// A reload may give a kept listener another protocol (the server applies it).
 TEST(ListenSocket, DeferralFollowsAChangeOfProtocol) {
   InheritedSockets none;
   std::string error;
   ListenSocket listener = open(listenerOn("127.0.0.1", "http"), none, error);
   ASSERT_TRUE(listener.fd) << error;
-  listener.protocol = protocolFor(listenerOn("127.0.0.1", "echo"));
-  ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
+  ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener.fd.get(), *protocolFor(listenerOn("127.0.0.1", "echo"))));
   EXPECT_EQ(optionOf(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
-  listener.protocol = protocolFor(listenerOn("127.0.0.1", "http"));
-  ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener));
+  ASSERT_TRUE(deferAcceptIfClientSpeaksFirst(listener.fd.get(), *protocolFor(listenerOn("127.0.0.1", "http"))));
   EXPECT_GT(optionOf(listener.fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT), 0);
 }
 
