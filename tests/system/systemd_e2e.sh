@@ -714,6 +714,23 @@ wait "$held_pid" 2>/dev/null && held_status=0 || held_status=$?
 summary=$(ct cat /tmp/held/summary 2>/dev/null || echo "no summary")
 check "... and they answered on, byte-exact: ${summary%%$'\n'*}" test "$held_status" = 0
 
+# Left broken, the restarts fail until systemd gives up (the start limit):
+# the unit fails, and systemd closes the connections its store kept.
+ct rm -rf /tmp/giveup && ct mkdir /tmp/giveup
+ct_bg python3 /opt/payload/client.py closing 2003 10 /tmp/giveup
+giveup_pid=$bg_pid
+wait_until 30 ct test -f /tmp/giveup/started || fail "10 echo connections are open"
+ct systemctl reset-failed epolld.service
+set_config broken.yaml
+ct systemctl restart epolld.service 2>/dev/null || true
+check "left broken: systemd gives up restarting (the unit is failed)" \
+  wait_until 30 eval '[[ "$(ct systemctl is-failed epolld.service)" == failed ]]'
+wait "$giveup_pid" 2>/dev/null && giveup_status=0 || giveup_status=$?
+check "... and closes the connections it kept ($(ct cat /tmp/giveup/summary 2>/dev/null))" test "$giveup_status" = 0
+set_config reload.yaml
+ct systemctl reset-failed epolld.service
+check "fixed, it starts again" eval 'ct systemctl start epolld.service && is_active active'
+
 # A store with no room for them (a drop-in: FileDescriptorStoreMax= the 4
 # listeners): the daemon asks systemd for its room (D-Bus), closes the
 # connections and says so.
