@@ -83,6 +83,24 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def thread_names(pid):
+    """The names of the process's threads (/proc/PID/task/*/comm), sorted."""
+    names = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/comm") as comm:
+            names.append(comm.read().strip())
+    return sorted(names)
+
+
+def connection_refused(port, host="127.0.0.1"):
+    """True when nothing listens on `port` any more (for wait_until)."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -271,6 +289,44 @@ class Daemon:
             self.process.wait()
         if self.process:
             self.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+class SocketActivated:
+    """`with SocketActivated({...}, [port, ...]) as a:` has
+    systemd-socket-activate bind 127.0.0.1:PORT for each port and exec epolld
+    on the first connection, passing them (LISTEN_FDS). The config gets a log
+    file in a private temp dir (a.log_path)."""
+
+    def __init__(self, config, ports):
+        self.dir = tempfile.mkdtemp(prefix="epolld-activate-")
+        self.log_path = os.path.join(self.dir, "network-server.log")
+        self.config = dict(config, log={"file": self.log_path, "console_level": "error"})
+        self.ports = ports
+        self.process = None
+
+    def __enter__(self):
+        config_path = os.path.join(self.dir, "epolld.yaml")
+        with open(config_path, "w") as out:
+            out.write(to_yaml(self.config) + "\n")
+        listen = [arg for port in self.ports for arg in ("-l", f"127.0.0.1:{port}")]
+        self.process = subprocess.Popen(["systemd-socket-activate", *listen, BINARY, "--config", config_path],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
+        return self
+
+    def log_text(self):
+        return read_text(self.log_path)
+
+    def stop(self):
+        """SIGTERM; returns the exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30 * SLOWDOWN)
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
         return False
 

@@ -6,15 +6,14 @@ and a socket passed by systemd is shared too."""
 import os
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import (BINARY, SLOWDOWN, Daemon, connect_when_listening, echo_round_trip, free_port,  # noqa: E402
-                             listener, open_fds, read_text, read_until_closed, to_yaml, wait_until)
+from epolld_harness import (SLOWDOWN, Daemon, SocketActivated, connect_when_listening, connection_refused,  # noqa: E402
+                             echo_round_trip, free_port, listener, open_fds, read_until_closed, thread_names,
+                             wait_until)
 from metrics_scrape import scrape, value  # noqa: E402
 
 ADMIN = {"address": "127.0.0.1", "port": 0, "protocol": "admin"}
@@ -26,14 +25,6 @@ def scrape_or_none(port):
         return scrape(port)
     except (ConnectionError, OSError):
         return None
-
-
-def thread_names(pid):
-    names = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/comm") as comm:
-            names.append(comm.read().strip())
-    return names
 
 
 def burst(port, clients, per_client):
@@ -154,15 +145,8 @@ class Acceptors(unittest.TestCase):
                     d.write_config({**d.config, "listeners": [fixed]})
                     d.send_signal(signal.SIGHUP)
                     d.wait_for_log(rf"stopped listening on 127\.0\.0\.1:{port} ")
-
-                    def refused():
-                        try:
-                            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                            return False
-                        except ConnectionRefusedError:
-                            return True
-
-                    wait_until(refused, message=f"port {port} to be closed by every acceptor")
+                    wait_until(lambda: connection_refused(port),
+                               message=f"port {port} to be closed by every acceptor")
             finally:
                 stop.set()
                 thread.join()
@@ -174,25 +158,16 @@ class Acceptors(unittest.TestCase):
 
     def test_a_socket_passed_by_systemd_is_shared_by_the_acceptors(self):
         port = free_port()
-        tmp = tempfile.mkdtemp(prefix="epolld-acceptors-")
-        config = os.path.join(tmp, "epolld.yaml")
-        log = os.path.join(tmp, "network-server.log")
-        with open(config, "w") as out:
-            out.write(to_yaml({"workers": 2, "acceptors": 2, "log": {"file": log, "console_level": "error"},
-                               "listeners": [listener("echo", port=port)]}) + "\n")
-        process = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", BINARY, "--config", config],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
-        try:
-            with connect_when_listening(port, process) as sock:
+        with SocketActivated({"workers": 2, "acceptors": 2, "listeners": [listener("echo", port=port)]},
+                             [port]) as activated:
+            with connect_when_listening(port, activated.process) as sock:
                 self.assertEqual(echo_round_trip(sock, b"activated"), b"activated")
-            wait_until(lambda: "systemd passed 1 listening sockets" in read_text(log), message="the passed socket")
+            wait_until(lambda: "systemd passed 1 listening sockets" in activated.log_text(),
+                       message="the passed socket")
             served, errors = burst(port, clients=4, per_client=20)
             self.assertEqual((len(served), errors), (80, []))
-            self.assertNotIn("bind", read_text(log))
-        finally:
-            process.send_signal(signal.SIGTERM)
-            self.assertEqual(process.wait(30 * SLOWDOWN), 0)
-            subprocess.run(["rm", "-rf", tmp])
+            self.assertNotIn("bind", activated.log_text())
+            self.assertEqual(activated.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import array
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -14,8 +13,8 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import (BINARY, SLOWDOWN, Daemon, connect_when_listening, echo_round_trip, free_port,  # noqa: E402
-                             listener, read_text, to_yaml, wait_until)
+from epolld_harness import (SLOWDOWN, Daemon, SocketActivated, connect_when_listening, echo_round_trip,  # noqa: E402
+                             free_port, listener, wait_until)
 
 
 class NotifySocket:
@@ -111,31 +110,20 @@ class Watchdog(unittest.TestCase):
 class SocketActivation(unittest.TestCase):
     def test_passed_socket_is_used_and_a_stray_one_is_closed(self):
         port, stray = free_port(), free_port()
-        tmp = tempfile.mkdtemp(prefix="epolld-activate-")
-        config = os.path.join(tmp, "epolld.yaml")
-        log = os.path.join(tmp, "network-server.log")
-        with open(config, "w") as out:
-            out.write(to_yaml({"workers": 1, "log": {"file": log, "console_level": "error"},
-                               "listeners": [listener("echo", port=port)]}) + "\n")
         # systemd-socket-activate binds both and execs epolld at the first connection.
-        process = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "-l", f"127.0.0.1:{stray}",
-                                    BINARY, "--config", config], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, cwd=tmp)
-        try:
-            with connect_when_listening(port, process) as sock:
+        with SocketActivated({"workers": 1, "listeners": [listener("echo", port=port)]}, [port, stray]) as activated:
+            with connect_when_listening(port, activated.process) as sock:
                 self.assertEqual(echo_round_trip(sock, b"activated"), b"activated")
-            wait_until(lambda: "no listener is configured for" in read_text(log), message="the stray socket's line")
-            text = read_text(log)
+            wait_until(lambda: "no listener is configured for" in activated.log_text(),
+                       message="the stray socket's line")
+            text = activated.log_text()
             self.assertIn("systemd passed 2 listening sockets", text)
             self.assertIn(f"socket on 127.0.0.1:{stray} that no listener is configured for; closing it", text)
             self.assertNotIn("bind", text)
             # systemd-socket-activate exec'd epolld: its copy was the only one.
             with self.assertRaises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", stray), timeout=2).close()
-        finally:
-            process.send_signal(signal.SIGTERM)
-            self.assertEqual(process.wait(30 * SLOWDOWN), 0)
-            subprocess.run(["rm", "-rf", tmp])
+            self.assertEqual(activated.stop(), 0)
 
 
 if __name__ == "__main__":

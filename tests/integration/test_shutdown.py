@@ -8,7 +8,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import SLOWDOWN, Daemon, echo_round_trip, wait_until  # noqa: E402
+from epolld_harness import SLOWDOWN, Daemon, connection_refused, echo_round_trip, wait_until  # noqa: E402
 
 
 class Shutdown(unittest.TestCase):
@@ -51,15 +51,7 @@ class Shutdown(unittest.TestCase):
             busy.sendall(b"keep")  # a connection with a reply it has not read
             d.send_signal(signal.SIGTERM)
             d.wait_for_log("received SIGTERM")
-
-            def refused():
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    return False
-                except ConnectionRefusedError:
-                    return True
-
-            wait_until(refused, message="the listener to close")
+            wait_until(lambda: connection_refused(port), message="the listener to close")
             busy.close()
             self.assertEqual(d.stop(), 0)
 

@@ -1,18 +1,9 @@
 """Every thread is named after its job, so that top -H, perf and
 /proc/PID/task/*/comm tell them apart."""
 
-import os
 import unittest
 
-from epolld_harness import Daemon
-
-
-def thread_names(pid):
-    names = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/comm") as comm:
-            names.append(comm.read().strip())
-    return sorted(names)
+from epolld_harness import Daemon, thread_names
 
 
 class ThreadNames(unittest.TestCase):
