@@ -6,12 +6,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <map>
 #include <optional>
+#include <span>
+#include <utility>
 
 namespace epolld {
 namespace {
@@ -51,6 +51,31 @@ int socketOption(int fd, int level, int name, int& value) {
 
 }  // namespace
 
+namespace {
+
+// One message: `key` as its payload, `fds` (at most kMaxFdsPerMessage) as SCM_RIGHTS.
+bool sendConnections(int socket, const std::string& key, std::span<const int> fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
+  iovec payload{const_cast<char*>(key.data()), key.size()};
+  msghdr message{};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
+  ssize_t sent;
+  do {
+    sent = sendmsg(socket, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  return sent >= 0;
+}
+
+}  // namespace
+
 PackedConnections packConnections(const std::vector<HandedConnection>& connections) {
   PackedConnections result;
   int ends[2];
@@ -64,40 +89,26 @@ PackedConnections packConnections(const std::vector<HandedConnection>& connectio
   result.bundle.reset(ends[1]);
   // Best effort: without it the kernel's default holds fewer messages.
   setsockopt(sender.get(), SOL_SOCKET, SO_SNDBUF, &kBundleBuffer, sizeof kBundleBuffer);
-  // One message per listener and per kMaxFdsPerMessage connections, in
-  // order, so that what was packed is a prefix of `connections`.
-  std::size_t first = 0;
-  while (first < connections.size()) {
-    const std::string key = listenerKey(connections[first]);
-    std::size_t end = first;
-    while (end < connections.size() && end - first < kMaxFdsPerMessage && listenerKey(connections[end]) == key) ++end;
-    const std::size_t count = end - first;
-    std::array<int, kMaxFdsPerMessage> fds{};
-    for (std::size_t i = 0; i < count; ++i) fds[i] = connections[first + i].fd.get();
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
-    iovec payload{const_cast<char*>(key.data()), key.size()};
-    msghdr message{};
-    message.msg_iov = &payload;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
-    std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * count);
-    // Nobody reads until the next process starts: a full buffer (EAGAIN) or
-    // the limit on descriptors in flight (ETOOMANYREFS) ends the packing.
-    ssize_t sent;
-    do {
-      sent = sendmsg(sender.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) {
-      result.error = std::string("sendmsg: ") + std::strerror(errno);
-      break;
+  // Grouped by listener, in the order listeners first appear (there are few).
+  std::vector<std::pair<std::string, std::vector<int>>> by_listener;
+  for (const HandedConnection& connection : connections) {
+    std::string key = listenerKey(connection);
+    auto group = std::ranges::find(by_listener, key, &std::pair<std::string, std::vector<int>>::first);
+    if (group == by_listener.end()) group = by_listener.insert(group, {std::move(key), {}});
+    group->second.push_back(connection.fd.get());
+  }
+  // One message per listener and per kMaxFdsPerMessage connections. Nobody
+  // reads until the next process starts: a full buffer (EAGAIN) or the limit
+  // on descriptors in flight (ETOOMANYREFS) ends the packing.
+  for (const auto& [key, fds] : by_listener) {
+    for (std::size_t first = 0; first < fds.size(); first += kMaxFdsPerMessage) {
+      const std::span<const int> chunk = std::span(fds).subspan(first, std::min(kMaxFdsPerMessage, fds.size() - first));
+      if (!sendConnections(sender.get(), key, chunk)) {
+        result.error = std::string("sendmsg: ") + std::strerror(errno);
+        return result;
+      }
+      result.packed += chunk.size();
     }
-    result.packed += count;
-    first = end;
   }
   return result;
 }

@@ -57,7 +57,7 @@ class HandoverList {
 // costs it time quadratic in their number.
 struct PackedConnections {
   UniqueFd bundle;        // the receiving end; invalid if none could be made
-  std::size_t packed = 0;  // the first `packed` connections are in it; the rest were not taken
+  std::size_t packed = 0;  // how many are in it; the others were not taken
   std::string error;       // why the rest were not, if they were not
 };
 PackedConnections packConnections(const std::vector<HandedConnection>& connections);

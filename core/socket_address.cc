@@ -22,19 +22,17 @@ std::optional<SocketAddress> SocketAddress::parse(std::string_view ip, std::uint
   return std::nullopt;
 }
 
-std::optional<SocketAddress> SocketAddress::ofLocalEnd(int fd) {
+// `get` is getsockname or getpeername.
+std::optional<SocketAddress> SocketAddress::ofEnd(int fd, int (*get)(int, sockaddr*, socklen_t*)) {
   SocketAddress address;
   socklen_t length = capacity();
-  if (getsockname(fd, address.data(), &length) != 0) return std::nullopt;
+  if (get(fd, address.data(), &length) != 0) return std::nullopt;
   return address;
 }
 
-std::optional<SocketAddress> SocketAddress::ofRemoteEnd(int fd) {
-  SocketAddress address;
-  socklen_t length = capacity();
-  if (getpeername(fd, address.data(), &length) != 0) return std::nullopt;
-  return address;
-}
+std::optional<SocketAddress> SocketAddress::ofLocalEnd(int fd) { return ofEnd(fd, getsockname); }
+
+std::optional<SocketAddress> SocketAddress::ofRemoteEnd(int fd) { return ofEnd(fd, getpeername); }
 
 bool SocketAddress::isWildcard() const {
   if (family() == AF_INET6) return IN6_IS_ADDR_UNSPECIFIED(&storage_.v6.sin6_addr);

@@ -36,6 +36,8 @@ class SocketAddress {
   bool operator==(const SocketAddress& other) const;
 
  private:
+  static std::optional<SocketAddress> ofEnd(int fd, int (*get)(int, sockaddr*, socklen_t*));
+
   union Storage {
     sockaddr any;
     sockaddr_in v4;

@@ -167,10 +167,6 @@ std::size_t Systemd::storeConnections(std::vector<HandedConnection> connections)
     closing(0, "the fd store has no room left (FileDescriptorStoreMax=)");
     return 0;
   }
-  // Grouped by listener: one message carries one listener's connections.
-  std::ranges::stable_sort(connections, {}, [](const HandedConnection& connection) {
-    return connection.protocol + " " + connection.listener.toString();
-  });
   PackedConnections packed = packConnections(connections);
   if (packed.packed < offered) closing(packed.packed, packed.error);
   if (packed.packed == 0) return 0;
