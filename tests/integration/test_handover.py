@@ -212,6 +212,33 @@ class Handover(unittest.TestCase):
             second.wait_for_log("handed 39 connections over to the next process")
         self.assertEqual(systemd.names().count("connections"), 1)
 
+    def test_several_acceptors_hand_over_and_take_in_every_connection(self):
+        systemd = self.fake_systemd()
+        config = self.config(acceptors=3)
+        with Daemon(config, env=systemd.env()) as first:
+            socks = self.connect(self.echo_port, 12) + self.connect(self.http_port, 12)
+            for sock in socks[:12]:
+                self.assertEqual(echo_round_trip(sock, b"before\n"), b"before\n")
+            for sock in socks[12:]:
+                self.assertEqual(http_exchange(sock), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.process.wait(30 * SLOWDOWN), 0)
+            first.wait_for_log("handed 24 connections over to the next process")
+        with self.successor(config) as second:
+            second.wait_for_log("took in 24 of the 24 connections the previous process handed over")
+            for sock in socks[:12]:
+                self.assertEqual(echo_round_trip(sock, b"after\n"), b"after\n")
+            for sock in socks[12:]:
+                self.assertEqual(http_exchange(sock), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            # New connections still reach every listener through the acceptors.
+            for port in (self.echo_port, self.http_port):
+                with socket.create_connection(("127.0.0.1", port), timeout=10 * SLOWDOWN) as fresh:
+                    if port == self.echo_port:
+                        self.assertEqual(echo_round_trip(fresh, b"new\n"), b"new\n")
+                    else:
+                        self.assertEqual(http_exchange(fresh), (b"HTTP/1.1 200 OK", b"Hello, World!"))
+            self.assertEqual(second.stop(), 0)
+
     def test_a_request_half_received_is_answered_first_and_one_never_finished_is_closed(self):
         systemd = self.fake_systemd()
         with Daemon(self.config(), env=systemd.env()) as first:

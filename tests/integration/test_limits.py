@@ -64,11 +64,19 @@ class DescriptorExhaustion(unittest.TestCase):
     # it reports every object as invalid. The plain build runs this test.
     @unittest.skipIf(os.environ.get("EPOLLD_SANITIZER"), "sanitizer runtimes need descriptors themselves")
     def test_emfile_pauses_accepting_without_spinning_and_recovers(self):
-        with Daemon({"workers": 1, "max_connections": 100000}, rlimit_nofile=32) as d:
+        self.check_emfile_pause(acceptors=1, rlimit_nofile=32)
+
+    def test_emfile_pauses_every_acceptor_without_spinning_and_they_recover(self):
+        # Each acceptor thread has its own epoll, eventfd and timerfd: more room.
+        self.check_emfile_pause(acceptors=3, rlimit_nofile=40)
+
+    def check_emfile_pause(self, acceptors, rlimit_nofile):
+        config = {"workers": 1, "acceptors": acceptors, "max_connections": 100000}
+        with Daemon(config, rlimit_nofile=rlimit_nofile) as d:
             clients = []
             # Connect well past the daemon's descriptor limit; the kernel
             # completes the handshakes into the backlog either way.
-            for _ in range(40):
+            for _ in range(rlimit_nofile + 8):
                 clients.append(d.connect())
             d.wait_for_log(r"ERROR - accept4: Too many open files")
             cpu_before, wall_before = cpu_seconds(d.pid), time.monotonic()

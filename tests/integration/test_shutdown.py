@@ -45,20 +45,23 @@ class Shutdown(unittest.TestCase):
             hog.close()
 
     def test_listener_refuses_after_sigterm(self):
-        with Daemon({"shutdown_timeout": "10s"}) as d:
-            port = d.port
-            busy = d.connect()
-            busy.sendall(b"keep")  # a connection with a reply it has not read
-            d.send_signal(signal.SIGTERM)
-            d.wait_for_log("received SIGTERM")
-            wait_until(lambda: connection_refused(port), message="the listener to close")
-            busy.close()
-            self.assertEqual(d.stop(), 0)
+        for acceptors in (1, 3):
+            with self.subTest(acceptors=acceptors), \
+                    Daemon({"shutdown_timeout": "10s", "acceptors": acceptors}) as d:
+                port = d.port
+                busy = d.connect()
+                busy.sendall(b"keep")  # a connection with a reply it has not read
+                d.send_signal(signal.SIGTERM)
+                d.wait_for_log("received SIGTERM")
+                wait_until(lambda: connection_refused(port), message="the listener to close in every acceptor")
+                busy.close()
+                self.assertEqual(d.stop(), 0)
 
     def test_every_thread_is_joined(self):
-        with Daemon({"workers": 3}) as d:
-            self.assertEqual(d.stop(), 0)
-            self.assertNotIn("terminate called", d.stderr_text())
+        for acceptors in (1, 3):
+            with self.subTest(acceptors=acceptors), Daemon({"workers": 3, "acceptors": acceptors}) as d:
+                self.assertEqual(d.stop(), 0)
+                self.assertNotIn("terminate called", d.stderr_text())
 
 
 if __name__ == "__main__":
