@@ -114,6 +114,7 @@ class ListenerStats {
   ListenerCounters& worker(std::size_t index) noexcept { return blocks_[index]; }
   // The block acceptor thread `index` (0 to acceptors - 1) writes, and only it.
   ListenerCounters& acceptor(std::size_t index) noexcept { return blocks_[workers_ + index]; }
+  const ListenerCounters& acceptor(std::size_t index) const noexcept { return blocks_[workers_ + index]; }
 
   std::size_t workers() const noexcept { return workers_; }
   std::size_t acceptors() const noexcept { return blocks_.size() - workers_; }

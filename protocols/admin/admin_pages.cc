@@ -72,6 +72,19 @@ std::string metricsText(const Stats& stats, std::uint64_t log_lines_dropped) {
     }
   }
 
+  // How the kernel spreads new connections over the acceptor threads that
+  // share each listening socket (docs/scaling.md): per listener, so that a
+  // series never goes down when a reload removes a listener.
+  out.family("epolld_acceptor_connections_accepted_total",
+             "Client connections accepted, by the acceptor thread that accepted them.", MetricType::kCounter);
+  for (const Stats::Listener& listener : listeners) {
+    for (std::size_t acceptor = 0; acceptor < listener.stats->acceptors(); ++acceptor) {
+      out.sample("epolld_acceptor_connections_accepted_total",
+                 {{"listener", listener.name}, {"acceptor", std::to_string(acceptor)}},
+                 listener.stats->acceptor(acceptor).accepted.load());
+    }
+  }
+
   out.family("epolld_connections_closed_total",
              "Client connections closed, by reason: peer (the client closed), done (epolld closed after answering), "
              "timeout, error (a reset, a broken limit), shutdown.",

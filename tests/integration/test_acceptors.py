@@ -74,6 +74,12 @@ class Acceptors(unittest.TestCase):
             samples = scrape(d.ports[1])
             name = f"127.0.0.1:{d.ports[0]}"
             self.assertEqual(value(samples, "epolld_connections_accepted_total", listener=name), 320)
+            by_acceptor = [value(samples, "epolld_acceptor_connections_accepted_total", listener=name,
+                                 acceptor=str(i)) for i in range(acceptors)]
+            self.assertEqual(sum(by_acceptor), 320, by_acceptor)
+            # Eight clients at once keep the first acceptor busy at times, and
+            # the kernel then wakes another: more than one takes connections.
+            self.assertGreater(sum(1 for count in by_acceptor if count > 0), 1, by_acceptor)
             wait_until(lambda: value(scrape(d.ports[1]), "epolld_connections_open", listener=name) == 0,
                        message="every connection to be closed")
             self.assertEqual(d.stop(), 0)

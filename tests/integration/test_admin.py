@@ -108,6 +108,7 @@ class Counters(unittest.TestCase):
             self.assertEqual(status, 200)
             for family in ("epolld_connections_open", "epolld_connections_refused_total", "epolld_http_requests_total",
                            "epolld_http_request_duration_seconds", "epolld_worker_wakeups_total",
+                           "epolld_acceptor_connections_accepted_total",
                            "epolld_log_lines_dropped_total", "epolld_reloads_total", "epolld_start_time_seconds"):
                 self.assertIn(f"# TYPE {family} ", text)
             samples = parse(text)

@@ -51,6 +51,8 @@ TEST_F(AdminPages, MetricsSumTheWorkersAndLabelEveryListener) {
            "epolld_reloads_total{result=\"ok\"} 0\n",
            "epolld_reloads_total{result=\"failed\"} 1\n",
            "epolld_worker_wakeups_total{worker=\"1\"} 0\n",
+           "epolld_acceptor_connections_accepted_total{listener=\"127.0.0.1:8080\",acceptor=\"0\"} 3\n",
+           "epolld_acceptor_connections_accepted_total{listener=\"[::1]:2003\",acceptor=\"0\"} 0\n",
            "# TYPE epolld_http_request_duration_seconds histogram\n",
        }) {
     EXPECT_NE(text.find(line), std::string::npos) << line << " not in:\n" << text;
