@@ -12,7 +12,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import (SLOWDOWN, Daemon, echo_round_trip, free_port, listener, read_text,  # noqa: E402
+from epolld_harness import (SLOWDOWN, Daemon, echo_round_trip, free_port, listener, read_text, thread_names,  # noqa: E402
                             read_until_closed, wait_until)
 
 
@@ -109,8 +109,11 @@ class Reload(unittest.TestCase):
         port = free_port()
         config = {"workers": 1, "listeners": [listener("echo", port=port)]}
         with Daemon(config) as d:
-            self.reload(d, dict(d.config, workers=3, log=dict(d.config["log"], file_level="warning")))
+            self.reload(d, dict(d.config, workers=3, acceptors=2, log=dict(d.config["log"], file_level="warning")))
             self.assertIn("WARNING - workers: changing it needs a restart; keeping 1", d.log_text())
+            self.assertIn("WARNING - acceptors: changing it needs a restart; keeping 1", d.log_text())
+            self.assertEqual(sorted(name for name in thread_names(d.pid) if name.startswith(("acceptor", "worker"))),
+                             ["acceptor-0", "worker-0"])
             lines = len(d.log_lines())
             with d.connect(port) as sock:
                 echo_round_trip(sock, b"quiet")
