@@ -83,6 +83,18 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def open_sockets(pid):
+    """The process's socket descriptors only. UBSan opens and closes pipes at
+    any moment to probe memory, so counting every descriptor can be off."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed since the listing
+            pass
+    return count
+
+
 def thread_names(pid):
     """The names of the process's threads (/proc/PID/task/*/comm), sorted."""
     names = []

@@ -11,7 +11,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from epolld_harness import Daemon, echo_round_trip, listener, open_fds, read_until_closed, wait_until  # noqa: E402
+from epolld_harness import Daemon, echo_round_trip, listener, open_sockets, read_until_closed, wait_until  # noqa: E402
 
 
 class EchoBehaviour:
@@ -93,14 +93,14 @@ class EchoBehaviour:
 
     def test_descriptors_return_to_baseline_after_clients_leave(self):
         with self.daemon() as d:
-            baseline = open_fds(d.pid)
+            baseline = open_sockets(d.pid)
             clients = [d.connect(host=self.address) for _ in range(50)]
             for sock in clients:
                 self.assertEqual(echo_round_trip(sock, b"ping"), b"ping")
-            wait_until(lambda: open_fds(d.pid) >= baseline + 50, message="connections to be adopted")
+            self.assertEqual(open_sockets(d.pid), baseline + 50)
             for sock in clients:
                 sock.close()
-            wait_until(lambda: open_fds(d.pid) == baseline, message="descriptors back to baseline")
+            wait_until(lambda: open_sockets(d.pid) == baseline, message="sockets back to baseline")
 
 
 class EdgeTriggered(EchoBehaviour, unittest.TestCase):
