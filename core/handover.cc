@@ -49,10 +49,6 @@ int socketOption(int fd, int level, int name, int& value) {
   return getsockopt(fd, level, name, &value, &length);
 }
 
-}  // namespace
-
-namespace {
-
 // One message: `key` as its payload, `fds` (at most kMaxFdsPerMessage) as SCM_RIGHTS.
 bool sendConnections(int socket, const std::string& key, std::span<const int> fds) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)] = {};
